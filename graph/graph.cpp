@@ -1,0 +1,136 @@
+#include "graphnn/graph.hpp"
+
+#include "graphnn/source_ops.hpp"
+
+namespace graphnn {
+
+template <class T>
+Nodes<T> Op<T>::backward(const GradArgs<T>& args) const {
+  throw Error("gradients: op '" + type() + "' (node " + describe(args.output) +
+              ") has no gradient rule");
+}
+
+template <class T>
+const NodeData<T>& Graph<T>::data(const Node<T>& n) const {
+  check_owns(n, "graph");
+  return nodes_[static_cast<std::size_t>(n.id())];
+}
+
+template <class T>
+void Graph<T>::check_owns(const Node<T>& n, const std::string& what) const {
+  if (!n.valid()) throw Error(what + ": empty node (default-constructed Node is not part of any graph)");
+  if (n.graph() != this)
+    throw Error(what + ": node '" + n.graph()->data(n.id()).name + "' belongs to another graph");
+}
+
+template <class T>
+std::string Graph<T>::unique_name(const std::string& requested, const std::string& type) {
+  if (!requested.empty()) {
+    if (by_name_.count(requested))
+      throw Error("graph: a node named '" + requested + "' already exists");
+    return requested;
+  }
+  std::string name = (backward_depth_ > 0 ? "grad/" : "") + type + "_" + std::to_string(nodes_.size());
+  while (by_name_.count(name)) name += "'";
+  return name;
+}
+
+template <class T>
+Node<T> Graph<T>::add_source(OpPtr<T> op, const std::string& name, Shape shape) {
+  NodeData<T> d;
+  d.name = unique_name(name, op->type());
+  d.op = std::move(op);
+  d.shape = std::move(shape);
+  d.backward = backward_depth_ > 0;
+  const int id = static_cast<int>(nodes_.size());
+  by_name_[d.name] = id;
+  nodes_.push_back(std::move(d));
+  return Node<T>(this, id);
+}
+
+template <class T>
+Node<T> Graph<T>::placeholder(const std::string& name, const Shape& shape) {
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == batch && i != 0)
+      throw Error("placeholder '" + name + "' " + to_string(shape) + ": only the leading dimension can be batch");
+    if (shape[i] < 0 && shape[i] != batch)
+      throw Error("placeholder '" + name + "' " + to_string(shape) + ": negative dimension");
+  }
+  return add_source(std::make_shared<PlaceholderOp<T>>(), name, shape);
+}
+
+namespace {
+Shape shape_of(const std::vector<std::size_t>& s) { return Shape(s.begin(), s.end()); }
+}  // namespace
+
+template <class T>
+Node<T> Graph<T>::variable(const std::string& name, const xt::xarray<T>& initial) {
+  if (name.empty()) throw Error("variable: a variable needs a name (it is how save/load finds it)");
+  return add_source(std::make_shared<VariableOp<T>>(initial), name,
+                    shape_of({initial.shape().begin(), initial.shape().end()}));
+}
+
+template <class T>
+Node<T> Graph<T>::constant(const std::string& name, const xt::xarray<T>& value) {
+  return add_source(std::make_shared<ConstantOp<T>>(value), name,
+                    shape_of({value.shape().begin(), value.shape().end()}));
+}
+
+template <class T>
+Node<T> Graph<T>::scalar(T value) {
+  return constant({}, xt::xarray<T>(value));
+}
+
+template <class T>
+Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& name) {
+  std::vector<Shape> shapes;
+  std::vector<int> ids;
+  for (const auto& in : inputs) {
+    check_owns(in, "op '" + op->type() + "'");
+    if (data(in.id()).op->kind() == OpKind::assign)
+      throw Error("op '" + op->type() + "': input '" + in.name() +
+                  "' is an assignment; run it, don't compute with it (read the variable instead)");
+    shapes.push_back(in.shape());
+    ids.push_back(in.id());
+  }
+  NodeData<T> d;
+  d.name = unique_name(name, op->type());
+  try {
+    d.shape = op->infer(shapes);
+  } catch (const Error& e) {
+    std::string msg = "op '" + op->type() + "'";
+    if (!op->attributes().empty()) msg += " (" + op->attributes() + ")";
+    msg += " creating node '" + d.name + "' from ";
+    for (std::size_t i = 0; i < inputs.size(); ++i) msg += (i ? ", " : "") + describe(inputs[i]);
+    throw Error(msg + ": " + e.what());
+  }
+  d.op = std::move(op);
+  d.inputs = std::move(ids);
+  d.backward = backward_depth_ > 0;
+  const int id = static_cast<int>(nodes_.size());
+  by_name_[d.name] = id;
+  nodes_.push_back(std::move(d));
+  return Node<T>(this, id);
+}
+
+template <class T>
+Node<T> Graph<T>::find(const std::string& name) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) throw Error("graph: no node named '" + name + "'");
+  return Node<T>(this, it->second);
+}
+
+template <class T>
+Nodes<T> Graph<T>::variables() {
+  Nodes<T> out;
+  for (std::size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i].op->kind() == OpKind::variable) out.emplace_back(this, static_cast<int>(i));
+  return out;
+}
+
+template class Op<float>;
+template class Op<double>;
+template class Graph<float>;
+template class Graph<double>;
+
+}  // namespace graphnn

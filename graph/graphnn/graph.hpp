@@ -1,0 +1,106 @@
+#pragma once
+// Graph<T>: the append-only table of nodes. A node's inputs always have
+// smaller ids, so id order is a topological order.
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "graphnn/error.hpp"
+#include "graphnn/node.hpp"
+#include "graphnn/op.hpp"
+#include "graphnn/shape.hpp"
+
+namespace graphnn {
+
+template <class T>
+struct NodeData {
+  std::string name;
+  OpPtr<T> op;
+  std::vector<int> inputs;
+  Shape shape;
+  bool backward = false;  // made by gradients()
+};
+
+template <class T>
+class Graph {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
+                "graphnn::Graph supports float and double");
+
+ public:
+  using value_type = T;
+
+  Graph() = default;
+  Graph(const Graph&) = delete;  // nodes point at their graph
+  Graph& operator=(const Graph&) = delete;
+
+  // A value fed at run time; `batch` marks the leading dimension fixed then.
+  Node<T> placeholder(const std::string& name, const Shape& shape);
+  // A trainable value, held by each Session; `initial` is its starting value.
+  Node<T> variable(const std::string& name, const xt::xarray<T>& initial);
+  Node<T> constant(const std::string& name, const xt::xarray<T>& value);
+  // An unnamed scalar constant (used by `node * 2.0` and gradient rules).
+  Node<T> scalar(T value);
+
+  // Adds a node computing `op` of `inputs`, checking the inputs belong to this
+  // graph and inferring the shape. `name` empty: "<op type>_<id>".
+  Node<T> add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& name = {});
+
+  const NodeData<T>& data(int id) const { return nodes_.at(static_cast<std::size_t>(id)); }
+  const NodeData<T>& data(const Node<T>& n) const;
+  std::size_t size() const { return nodes_.size(); }
+  Node<T> node(int id) { return Node<T>(this, id); }
+  // The node called `name`; throws Error when there is none.
+  Node<T> find(const std::string& name);
+  Nodes<T> variables();
+  // Throws Error unless `n` is a node of this graph; `what` names the caller.
+  void check_owns(const Node<T>& n, const std::string& what) const;
+
+  // While alive, new nodes are marked as gradient nodes (to_dot shows them apart).
+  class BackwardScope {
+   public:
+    explicit BackwardScope(Graph& g) : g_(g) { ++g_.backward_depth_; }
+    ~BackwardScope() { --g_.backward_depth_; }
+    BackwardScope(const BackwardScope&) = delete;
+    BackwardScope& operator=(const BackwardScope&) = delete;
+
+   private:
+    Graph& g_;
+  };
+
+ private:
+  Node<T> add_source(OpPtr<T> op, const std::string& name, Shape shape);
+  std::string unique_name(const std::string& requested, const std::string& type);
+
+  std::deque<NodeData<T>> nodes_;  // deque: references stay valid as nodes are added
+  std::unordered_map<std::string, int> by_name_;
+  int backward_depth_ = 0;
+};
+
+template <class T>
+const Shape& Node<T>::shape() const {
+  return graph_->data(id_).shape;
+}
+template <class T>
+const std::string& Node<T>::name() const {
+  return graph_->data(id_).name;
+}
+template <class T>
+std::string Node<T>::op_type() const {
+  return graph_->data(id_).op->type();
+}
+
+// "relu_3 [batch, 4]"
+template <class T>
+std::string describe(const Node<T>& n) {
+  if (!n.valid()) return "<empty node>";
+  return "'" + n.name() + "' " + to_string(n.shape());
+}
+
+extern template class Graph<float>;
+extern template class Graph<double>;
+
+}  // namespace graphnn

@@ -1,0 +1,65 @@
+#pragma once
+// Op<T>: what a node computes. One subclass per op, in ops/: its shape rule
+// (infer), its kernel (forward) and its gradient rule (backward) side by side.
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "graphnn/node.hpp"
+#include "graphnn/shape.hpp"
+
+namespace graphnn {
+
+// A planned tensor: contiguous row-major storage owned by the session's plan,
+// a variable, a constant or a feed.
+template <class T>
+struct Buffer {
+  T* data = nullptr;
+  Dims dims;
+  std::size_t size = 0;
+};
+
+// What a gradient rule sees: the node's inputs, its output and dL/d(output),
+// all as graph nodes, so the rule builds more graph (gradients of gradients work).
+template <class T>
+struct GradArgs {
+  const Nodes<T>& inputs;
+  Node<T> output;
+  Node<T> grad;
+};
+
+enum class OpKind { compute, placeholder, variable, constant, assign };
+
+template <class T>
+class Op {
+ public:
+  virtual ~Op() = default;
+
+  // The op's name as users know it ("matmul", "relu", "softsign").
+  virtual std::string type() const = 0;
+  // Static output shape from the input shapes; throws Error (the graph adds
+  // the op, node and input names and shapes to the message).
+  virtual Shape infer(const std::vector<Shape>& inputs) const = 0;
+  // Writes the output buffer (already sized) from the input buffers.
+  virtual void forward(const std::vector<const Buffer<T>*>& inputs, Buffer<T>& out) const = 0;
+  // One gradient per input, built with graph ops; an empty Node means zero.
+  // The default says the op has no gradient rule.
+  virtual Nodes<T> backward(const GradArgs<T>& args) const;
+
+  virtual OpKind kind() const { return OpKind::compute; }
+  // >= 0: the output is input k's storage, unchanged (reshape, stop_gradient)
+  // or updated in place (assign); the plan allocates nothing for it.
+  virtual int alias_input() const { return -1; }
+  // Values held by the op itself (constants; a variable's initial value).
+  virtual const xt::xarray<T>* value() const { return nullptr; }
+  // Extra text for to_dot and error messages ("axis=1").
+  virtual std::string attributes() const { return {}; }
+};
+
+template <class T>
+using OpPtr = std::shared_ptr<const Op<T>>;
+
+}  // namespace graphnn

@@ -1,0 +1,90 @@
+#pragma once
+// Session<T>: holds variable values and runs the graph. Each distinct set of
+// fetches (and batch size) is compiled once into a plan: the nodes it needs in
+// topological order, every buffer placed in one arena by liveness; a run is
+// then only kernel calls on that memory.
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include "graphnn/graph.hpp"
+
+namespace graphnn {
+
+// A non-owning view of a list: accepts `{a, b}` and std::vector alike without copying.
+template <class U>
+class ArrayRef {
+ public:
+  ArrayRef() = default;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"  // a view, like std::span: valid for the call it is passed to
+  ArrayRef(std::initializer_list<U> l) : data_(l.begin()), size_(l.size()) {}
+#pragma GCC diagnostic pop
+  ArrayRef(const std::vector<U>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT: implicit by design
+  const U* begin() const { return data_; }
+  const U* end() const { return data_ + size_; }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const U& operator[](std::size_t i) const { return data_[i]; }
+
+ private:
+  const U* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// A placeholder and the value fed to it; the value is read in place (not copied)
+// and must outlive the run.
+template <class T>
+struct Feed {
+  Feed(const Node<T>& n, const xt::xarray<T>& v) : node(n), value(&v) {}
+  Node<T> node;
+  const xt::xarray<T>* value;
+};
+
+template <class T>
+class Session {
+ public:
+  explicit Session(Graph<T>& graph);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Computes the fetches (after running any assignments among them).
+  std::vector<xt::xarray<T>> run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds = {});
+  // Same, writing into `out`; arrays already of the right shape are reused,
+  // so a steady training loop allocates nothing.
+  void run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out);
+
+  // The current value of a variable.
+  const xt::xarray<T>& value(const Node<T>& variable);
+  // Sets a variable (same shape as it has).
+  void assign(const Node<T>& variable, const xt::xarray<T>& value);
+  // The variable's storage, for in-place edits (gradient checking, optimizers).
+  T* variable_data(const Node<T>& variable);
+
+  Graph<T>& graph() { return graph_; }
+  // Number of compiled plans (one per fetch set and batch size).
+  std::size_t plan_count() const;
+
+ private:
+  struct Plan;
+  xt::xarray<T>& storage(const Node<T>& variable, const char* caller);
+  Plan& plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::size_t& batch_size);
+  std::unique_ptr<Plan> compile(const std::vector<int>& fetches, std::size_t batch_size);
+
+  Graph<T>& graph_;
+  std::unordered_map<int, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
+  std::map<std::pair<std::vector<int>, std::size_t>, std::unique_ptr<Plan>> plans_;
+  Plan* last_plan_ = nullptr;
+  std::vector<int> key_;  // reused for plan look-ups
+};
+
+extern template class Session<float>;
+extern template class Session<double>;
+
+}  // namespace graphnn

@@ -1,0 +1,68 @@
+// Activations: forward function and gradient rule side by side.
+#include "op_kit.hpp"
+
+namespace graphnn {
+namespace {
+
+template <class T>
+struct Sigmoid {
+  static constexpr const char* name = "sigmoid";
+  T f(T x) const {  // never exponentiates a large positive number
+    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+    const T e = std::exp(x);
+    return e / (T(1) + e);
+  }
+  Node<T> grad(const Node<T>&, const Node<T>& y, const Node<T>& g) const { return g * y * (T(1) - y); }
+};
+
+template <class T>
+struct Tanh {
+  static constexpr const char* name = "tanh";
+  T f(T x) const { return std::tanh(x); }
+  Node<T> grad(const Node<T>&, const Node<T>& y, const Node<T>& g) const { return g * (T(1) - square(y)); }
+};
+
+template <class T>
+struct Relu {
+  static constexpr const char* name = "relu";
+  T f(T x) const { return x > T(0) ? x : T(0); }
+  Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const { return g * step(x); }
+};
+
+template <class T>
+struct LeakyRelu {
+  static constexpr const char* name = "leaky_relu";
+  T alpha;
+  T f(T x) const { return x > T(0) ? x : alpha * x; }
+  Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const {
+    return g * (step(x) * (T(1) - alpha) + alpha);
+  }
+  std::string attributes() const { return "alpha=" + std::to_string(alpha); }
+};
+
+template <class T>
+struct Softplus {
+  static constexpr const char* name = "softplus";
+  T f(T x) const { return std::log1p(std::exp(-std::abs(x))) + (x > T(0) ? x : T(0)); }
+  Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const { return g * sigmoid(x); }
+};
+
+}  // namespace
+
+using kit::unary;
+
+template <class T> Node<T> sigmoid(const Node<T>& x) { return unary<T, Sigmoid>(x); }
+template <class T> Node<T> tanh(const Node<T>& x) { return unary<T, Tanh>(x); }
+template <class T> Node<T> relu(const Node<T>& x) { return unary<T, Relu>(x); }
+template <class T> Node<T> leaky_relu(const Node<T>& x, T alpha) { return unary<T, LeakyRelu>(x, alpha); }
+template <class T> Node<T> softplus(const Node<T>& x) { return unary<T, Softplus>(x); }
+
+#define INSTANTIATE(T)                                \
+  template Node<T> sigmoid<T>(const Node<T>&);        \
+  template Node<T> tanh<T>(const Node<T>&);           \
+  template Node<T> relu<T>(const Node<T>&);           \
+  template Node<T> leaky_relu<T>(const Node<T>&, T);  \
+  template Node<T> softplus<T>(const Node<T>&);
+GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+}  // namespace graphnn

@@ -1,0 +1,201 @@
+// Losses. Each is one fused, numerically stable kernel whose gradient is
+// written with graph ops; all return a scalar mean.
+#include "op_kit.hpp"
+
+namespace graphnn {
+namespace {
+
+void check_same_shape(const std::vector<Shape>& in, const char* what) {
+  kit::expect_inputs(in, 2);
+  if (in[0] != in[1])
+    throw Error(std::string(what) + " must have the same shape (losses do not broadcast)");
+}
+
+// log(sum(exp(row))) without overflow.
+template <class T>
+T log_sum_exp(const T* x, std::size_t c) {
+  T m = x[0];
+  for (std::size_t j = 1; j < c; ++j) m = std::max(m, x[j]);
+  T sum = 0;
+  for (std::size_t j = 0; j < c; ++j) sum += std::exp(x[j] - m);
+  return m + std::log(sum);
+}
+
+template <class T>
+std::size_t class_index(T id, std::size_t classes, std::size_t row, const std::string& op) {
+  if (!(id >= T(0) && id < static_cast<T>(classes)) || id != std::floor(id))
+    throw Error(op + ": class id " + std::to_string(id) + " at row " + std::to_string(row) +
+                " is not an integer in [0, " + std::to_string(classes) + ")");
+  return static_cast<std::size_t>(id);
+}
+
+// Class ids: shape [rows] or [rows, 1] for logits [rows, classes].
+void check_class_ids(const Shape& logits, const Shape& ids) {
+  if (logits.size() != 2) throw Error("logits must be 2-D [rows, classes]");
+  const bool ok = (ids.size() == 1 || (ids.size() == 2 && ids[1] == 1)) && ids[0] == logits[0];
+  if (!ok) throw Error("class ids must have shape [rows] or [rows, 1] with the logits' rows");
+}
+
+template <class T>
+class Mse final : public Op<T> {
+ public:
+  std::string type() const override { return "mse"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    check_same_shape(in, "prediction and target");
+    return {};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const T *p = in[0]->data, *y = in[1]->data;
+    double total = 0;
+    for (std::size_t i = 0; i < in[0]->size; ++i) {
+      const double d = double(p[i]) - double(y[i]);
+      total += d * d;
+    }
+    out.data[0] = static_cast<T>(total / static_cast<double>(in[0]->size));
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T> d = mean_grad(a.grad, a.inputs[0]) * (a.inputs[0] - a.inputs[1]) * T(2);
+    return {d, -d};
+  }
+};
+
+// Binary cross-entropy from logits: max(z,0) - z*y + log(1 + exp(-|z|)).
+template <class T>
+class SigmoidCrossEntropy final : public Op<T> {
+ public:
+  std::string type() const override { return "sigmoid_cross_entropy"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    check_same_shape(in, "logits and target");
+    return {};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const T *z = in[0]->data, *y = in[1]->data;
+    double total = 0;
+    for (std::size_t i = 0; i < in[0]->size; ++i)
+      total += std::max(z[i], T(0)) - z[i] * y[i] + std::log1p(std::exp(-std::abs(z[i])));
+    out.data[0] = static_cast<T>(total / static_cast<double>(in[0]->size));
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&z = a.inputs[0], &y = a.inputs[1];
+    const Node<T> m = mean_grad(a.grad, z);
+    return {m * (sigmoid(z) - y), -(m * z)};
+  }
+};
+
+// Mean over rows of -sum(onehot * log_softmax(logits)).
+template <class T>
+class SoftmaxCrossEntropy final : public Op<T> {
+ public:
+  std::string type() const override { return "softmax_cross_entropy"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    check_same_shape(in, "logits and labels");
+    if (in[0].size() != 2) throw Error("logits must be 2-D [rows, classes]");
+    return {};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
+    double total = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T *z = in[0]->data + r * c, *y = in[1]->data + r * c;
+      const T lse = log_sum_exp(z, c);
+      for (std::size_t j = 0; j < c; ++j) total += y[j] * (lse - z[j]);
+    }
+    out.data[0] = static_cast<T>(total / static_cast<double>(rows));
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&z = a.inputs[0], &y = a.inputs[1];
+    const Node<T> per_row = mean_grad(a.grad, z) * static_cast<T>(z.shape()[1]);  // g / rows
+    return {(softmax(z) - y) * per_row, -(log_softmax(z) * per_row)};
+  }
+};
+
+template <class T>
+class SparseSoftmaxCrossEntropy final : public Op<T> {
+ public:
+  std::string type() const override { return "sparse_softmax_cross_entropy"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 2);
+    check_class_ids(in[0], in[1]);
+    return {};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
+    double total = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* z = in[0]->data + r * c;
+      total += log_sum_exp(z, c) - z[class_index(in[1]->data[r], c, r, type())];
+    }
+    out.data[0] = static_cast<T>(total / static_cast<double>(rows));
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&z = a.inputs[0], &ids = a.inputs[1];
+    const Node<T> per_row = mean_grad(a.grad, z) * static_cast<T>(z.shape()[1]);
+    return {(softmax(z) - one_hot(ids, z.shape()[1])) * per_row, Node<T>()};
+  }
+};
+
+template <class T>
+class OneHot final : public Op<T> {
+ public:
+  explicit OneHot(std::int64_t classes) : classes_(classes) {}
+  std::string type() const override { return "one_hot"; }
+  std::string attributes() const override { return "classes=" + std::to_string(classes_); }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 1);
+    if (classes_ <= 0) throw Error("the number of classes must be positive");
+    check_class_ids(Shape{in[0].empty() ? 0 : in[0][0], classes_}, in[0]);
+    return {in[0][0], classes_};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t c = static_cast<std::size_t>(classes_);
+    for (std::size_t i = 0; i < out.size; ++i) out.data[i] = T(0);
+    for (std::size_t r = 0; r < out.dims[0]; ++r) out.data[r * c + class_index(in[0]->data[r], c, r, type())] = T(1);
+  }
+  Nodes<T> backward(const GradArgs<T>&) const override { return {Node<T>()}; }
+
+ private:
+  std::int64_t classes_;
+};
+
+}  // namespace
+
+template <class T> Node<T> mse(const Node<T>& p, const Node<T>& y) { return kit::make<Mse<T>>(Nodes<T>{p, y}); }
+template <class T> Node<T> sigmoid_cross_entropy(const Node<T>& z, const Node<T>& y) {
+  return kit::make<SigmoidCrossEntropy<T>>(Nodes<T>{z, y});
+}
+
+// From probabilities. When `p` is sigmoid(z) the loss is computed from z, so
+// saturated outputs give exact finite values; otherwise p is clipped away
+// from 0 and 1 (and the gradient is 0 where it was clipped).
+template <class T>
+Node<T> binary_cross_entropy(const Node<T>& p, const Node<T>& y) {
+  if (p.valid() && y.valid() && p.op_type() == "sigmoid")
+    return sigmoid_cross_entropy(p.graph()->node(p.graph()->data(p).inputs[0]), y);
+  if (p.valid() && y.valid() && p.shape() != y.shape())
+    throw Error("op 'binary_cross_entropy' from " + describe(p) + ", " + describe(y) +
+                ": probabilities and target must have the same shape (losses do not broadcast)");
+  const T eps = std::is_same_v<T, float> ? T(1e-7) : T(1e-12);
+  const Node<T> pc = clip(p, eps, T(1) - eps);
+  return -reduce_mean(y * log(pc) + (T(1) - y) * log(T(1) - pc));
+}
+
+template <class T> Node<T> softmax_cross_entropy(const Node<T>& z, const Node<T>& y) {
+  return kit::make<SoftmaxCrossEntropy<T>>(Nodes<T>{z, y});
+}
+template <class T> Node<T> sparse_softmax_cross_entropy(const Node<T>& z, const Node<T>& ids) {
+  return kit::make<SparseSoftmaxCrossEntropy<T>>(Nodes<T>{z, ids});
+}
+template <class T> Node<T> one_hot(const Node<T>& ids, std::int64_t classes) {
+  return kit::make<OneHot<T>>(Nodes<T>{ids}, classes);
+}
+
+#define INSTANTIATE(T)                                                                 \
+  template Node<T> mse<T>(const Node<T>&, const Node<T>&);                             \
+  template Node<T> sigmoid_cross_entropy<T>(const Node<T>&, const Node<T>&);           \
+  template Node<T> binary_cross_entropy<T>(const Node<T>&, const Node<T>&);            \
+  template Node<T> softmax_cross_entropy<T>(const Node<T>&, const Node<T>&);           \
+  template Node<T> sparse_softmax_cross_entropy<T>(const Node<T>&, const Node<T>&);    \
+  template Node<T> one_hot<T>(const Node<T>&, std::int64_t);
+GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+}  // namespace graphnn

@@ -1,0 +1,71 @@
+// Matrix product of 2-D nodes, C = op(A) op(B), straight into the planned
+// output buffer with BLAS gemm (transposes are flags, never copies).
+#include <cblas.h>
+
+#include "op_kit.hpp"
+
+namespace graphnn {
+namespace {
+
+void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
+              b, ldb, 0.0f, c, n);
+}
+void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda,
+              b, ldb, 0.0, c, n);
+}
+
+template <class T>
+class MatMul final : public Op<T> {
+ public:
+  MatMul(bool ta, bool tb) : ta_(ta), tb_(tb) {}
+  std::string type() const override { return "matmul"; }
+  std::string attributes() const override {
+    return ta_ || tb_ ? std::string("transpose_a=") + (ta_ ? "1" : "0") + ", transpose_b=" + (tb_ ? "1" : "0") : "";
+  }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 2);
+    if (in[0].size() != 2 || in[1].size() != 2) throw Error("matmul needs two 2-D inputs");
+    const auto m = in[0][ta_ ? 1 : 0], ka = in[0][ta_ ? 0 : 1];
+    const auto kb = in[1][tb_ ? 1 : 0], n = in[1][tb_ ? 0 : 1];
+    if (ka != kb)
+      throw Error("inner dimensions differ (" + to_string(Shape{ka}) + " vs " + to_string(Shape{kb}) + ")");
+    return {m, n};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const Buffer<T>& a = *in[0];
+    const Buffer<T>& b = *in[1];
+    const std::size_t m = out.dims[0], n = out.dims[1], k = a.dims[ta_ ? 0 : 1];
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+      for (std::size_t i = 0; i < out.size; ++i) out.data[i] = T(0);
+      return;
+    }
+    gemm(ta_, tb_, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data,
+         static_cast<int>(a.dims[1]), b.data, static_cast<int>(b.dims[1]), out.data);
+  }
+  // As TensorFlow's MatMulGrad: each case keeps the products transpose-free.
+  Nodes<T> backward(const GradArgs<T>& args) const override {
+    const Node<T>&a = args.inputs[0], &b = args.inputs[1], &g = args.grad;
+    if (!ta_ && !tb_) return {matmul(g, b, false, true), matmul(a, g, true, false)};
+    if (!ta_ && tb_) return {matmul(g, b, false, false), matmul(g, a, true, false)};
+    if (ta_ && !tb_) return {matmul(b, g, false, true), matmul(a, g, false, false)};
+    return {matmul(b, g, true, true), matmul(g, a, true, true)};
+  }
+
+ private:
+  bool ta_, tb_;
+};
+
+}  // namespace
+
+template <class T>
+Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transpose_b) {
+  return kit::make<MatMul<T>>(Nodes<T>{a, b}, transpose_a, transpose_b);
+}
+
+#define INSTANTIATE(T) template Node<T> matmul<T>(const Node<T>&, const Node<T>&, bool, bool);
+GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+}  // namespace graphnn

@@ -1,0 +1,56 @@
+// softmax and log_softmax over the last axis, computed from x - max(x) so
+// no exponent overflows (logits of ±1000 give exact 0/1, never NaN).
+#include "op_kit.hpp"
+
+namespace graphnn {
+namespace {
+
+template <class T>
+class Softmax final : public Op<T> {
+ public:
+  explicit Softmax(bool log) : log_(log) {}
+  std::string type() const override { return log_ ? "log_softmax" : "softmax"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 1);
+    if (in[0].empty()) throw Error("needs at least one axis");
+    return in[0];
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t c = in[0]->dims.back();
+    for (std::size_t r = 0; r < out.size; r += c) {
+      const T* x = in[0]->data + r;
+      T* y = out.data + r;
+      T m = x[0];
+      for (std::size_t j = 1; j < c; ++j) m = std::max(m, x[j]);
+      T sum = 0;
+      for (std::size_t j = 0; j < c; ++j) sum += std::exp(x[j] - m);
+      if (log_) {
+        const T lse = m + std::log(sum);
+        for (std::size_t j = 0; j < c; ++j) y[j] = x[j] - lse;
+      } else {
+        const T inv = T(1) / sum;
+        for (std::size_t j = 0; j < c; ++j) y[j] = std::exp(x[j] - m) * inv;
+      }
+    }
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&y = a.output, &g = a.grad;
+    if (log_) return {g - exp(y) * expand_dims(reduce_sum(g, -1), -1)};
+    return {y * (g - expand_dims(reduce_sum(g * y, -1), -1))};
+  }
+
+ private:
+  bool log_;
+};
+
+}  // namespace
+
+template <class T> Node<T> softmax(const Node<T>& x) { return kit::make<Softmax<T>>(Nodes<T>{x}, false); }
+template <class T> Node<T> log_softmax(const Node<T>& x) { return kit::make<Softmax<T>>(Nodes<T>{x}, true); }
+
+#define INSTANTIATE(T)                              \
+  template Node<T> softmax<T>(const Node<T>&);      \
+  template Node<T> log_softmax<T>(const Node<T>&);
+GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+}  // namespace graphnn
