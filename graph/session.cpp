@@ -258,7 +258,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
 }
 
 template <class T>
-void Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out) {
+typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds) {
   std::size_t batch_size = 0;
   Plan& plan = plan_for(fetches, feeds, batch_size);
   for (auto& [node, buf] : plan.placeholders) {
@@ -274,6 +274,17 @@ void Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::ve
     if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
     step.op->forward(step.inputs, *step.out);
   }
+  return plan;
+}
+
+template <class T>
+void Session<T>::run_targets(ArrayRef<Node<T>> targets, ArrayRef<Feed<T>> feeds) {
+  execute(targets, feeds);
+}
+
+template <class T>
+void Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out) {
+  const Plan& plan = execute(fetches, feeds);
   out.resize(plan.fetched.size());
   for (std::size_t i = 0; i < plan.fetched.size(); ++i) {
     const Buffer<T>& b = *plan.fetched[i];

@@ -60,6 +60,9 @@ class Session {
   // so a steady training loop allocates nothing.
   void run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out);
 
+  // Runs the nodes (typically assignments) and copies nothing out.
+  void run_targets(ArrayRef<Node<T>> targets, ArrayRef<Feed<T>> feeds = {});
+
   // The current value of a variable.
   const xt::xarray<T>& value(const Node<T>& variable);
   // Sets a variable (same shape as it has).
@@ -75,6 +78,7 @@ class Session {
   struct Plan;
   xt::xarray<T>& storage(const Node<T>& variable, const char* caller);
   Plan& plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::size_t& batch_size);
+  Plan& execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds);
   std::unique_ptr<Plan> compile(const std::vector<int>& fetches, std::size_t batch_size);
 
   Graph<T>& graph_;

@@ -16,6 +16,7 @@
 // ops/activations.cpp and the README ("Adding an op").
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -125,7 +126,7 @@ class ElementwiseFn {
     if (!x.valid()) throw Error("op '" + op_->type() + "': empty node (default-constructed Node is not part of any graph)");
     return x.graph()->add(op_, {x});
   }
-  const std::string name() const { return op_->type(); }
+  std::string name() const { return op_->type(); }
   OpPtr<T> op() const { return op_; }
 
  private:
@@ -141,11 +142,31 @@ class LossFn {
     if (!a.valid()) throw Error("op '" + op_->type() + "': empty node (default-constructed Node is not part of any graph)");
     return a.graph()->add(op_, {a, y});
   }
-  const std::string name() const { return op_->type(); }
+  std::string name() const { return op_->type(); }
 
  private:
   std::shared_ptr<const CustomLossOp<T>> op_;
 };
+
+// Custom ops by name, so a saved model that uses one can find it again when
+// loaded: creating a custom op registers it (a newer one of the same name wins).
+template <class T, class Fn>
+std::map<std::string, Fn>& custom_registry() {
+  static std::map<std::string, Fn> registry;
+  return registry;
+}
+template <class T>
+const ElementwiseFn<T>* find_elementwise(const std::string& name) {
+  auto& r = custom_registry<T, ElementwiseFn<T>>();
+  auto it = r.find(name);
+  return it == r.end() ? nullptr : &it->second;
+}
+template <class T>
+const LossFn<T>* find_custom_loss(const std::string& name) {
+  auto& r = custom_registry<T, LossFn<T>>();
+  auto it = r.find(name);
+  return it == r.end() ? nullptr : &it->second;
+}
 
 template <class T, class F, class DF>
 ElementwiseFn<T> elementwise(const std::string& name, F forward, DF derivative) {
@@ -158,7 +179,9 @@ ElementwiseFn<T> elementwise(const std::string& name, F forward, DF derivative) 
     };
   };
   auto d = std::make_shared<const CustomUnaryOp<T>>(name + "'", kernel(derivative), nullptr);
-  return ElementwiseFn<T>(std::make_shared<const CustomUnaryOp<T>>(name, kernel(forward), d));
+  ElementwiseFn<T> fn(std::make_shared<const CustomUnaryOp<T>>(name, kernel(forward), d));
+  custom_registry<T, ElementwiseFn<T>>().insert_or_assign(name, fn);
+  return fn;
 }
 
 template <class T, class F, class DF>
@@ -179,7 +202,9 @@ LossFn<T> custom_loss(const std::string& name, F f, DF df_da) {
     xt::noalias(vo) = df_da(va, vy);
   };
   auto d = std::make_shared<const CustomBinaryOp<T>>(name + "'", derivative);
-  return LossFn<T>(std::make_shared<const CustomLossOp<T>>(name, sum, d));
+  LossFn<T> fn(std::make_shared<const CustomLossOp<T>>(name, sum, d));
+  custom_registry<T, LossFn<T>>().insert_or_assign(name, fn);
+  return fn;
 }
 
 }  // namespace graphnn

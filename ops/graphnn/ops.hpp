@@ -80,6 +80,22 @@ template <class T> Node<T> assign(const Node<T>& variable, const Node<T>& value)
 template <class T> Node<T> assign_add(const Node<T>& variable, const Node<T>& delta);
 template <class T> Node<T> assign_sub(const Node<T>& variable, const Node<T>& delta);
 
+// Fused optimizer updates (ops/optimizer_updates.cpp): one pass over each
+// variable, in place, run like assignments. `lr` and `step` are scalar
+// variables the caller sets before each run; slots (velocity, moments) are
+// variables shaped like `variable`. Weight decay adds decay * w to the gradient.
+template <class T> Node<T> apply_sgd(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
+                                     const Node<T>& velocity, T momentum, bool nesterov, T weight_decay);
+template <class T> Node<T> apply_adam(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
+                                      const Node<T>& step, const Node<T>& m, const Node<T>& v, T beta1, T beta2,
+                                      T epsilon, T weight_decay);
+template <class T> Node<T> apply_rmsprop(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
+                                         const Node<T>& mean_square, T rho, T epsilon, T weight_decay);
+
+// A fresh random mask of `like`'s shape each run: 0 with probability `rate`,
+// else 1 / (1 - rate) (ops/dropout.cpp).
+template <class T> Node<T> dropout_mask(const Node<T>& like, T rate, unsigned seed);
+
 // Operators on nodes and on a node and a scalar of its type.
 template <class T> struct type_identity { using type = T; };
 template <class T> using scalar_of = typename type_identity<T>::type;
