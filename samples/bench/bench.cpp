@@ -1,0 +1,319 @@
+// graphnn-bench: times one MLP training step (forward, backward, SGD) built
+// entirely from graph ops, and prints one JSON line per run, comparable with
+// the anchor benches in shared/bench (numpy, torch, libtorch).
+//
+// The workloads, data and initial weights mirror shared/bench/_common.py bit
+// for bit (numpy's default_rng is reproduced in numpy_random.hpp): weights
+// (out, in) ~ U(-1/sqrt(in), 1/sqrt(in)) from default_rng(seed), 8 batches of
+// data from default_rng(seed + 1), cycled. The forward pass is the textbook's
+// x @ W.T + b. So loss_first / loss_last can be compared with the anchors'.
+//
+// A step is one Session::run fetching only the assign_sub updates (the loss is
+// fetched too on the very first and very last step), through the run overload
+// that reuses its output arrays, so the steady state allocates nothing.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <graphnn/graphnn.hpp>
+
+#include "numpy_random.hpp"
+
+extern "C" int openblas_get_num_threads(void);
+extern "C" char* openblas_get_corename(void);
+
+namespace gn = graphnn;
+
+namespace {
+
+struct Config {
+  std::string workload = "custom";
+  std::vector<std::int64_t> layers = {784, 256, 10};
+  std::int64_t batch = 128;
+  std::string act = "relu";
+  std::string loss;  // "softmax_ce" or "mse"; empty: softmax_ce when there are several outputs
+  double lr = 0.01;
+  std::string data;  // "textbook", "sine" or "random"; empty: chosen from the layers
+  std::string dtype = "float32";
+  int steps = 200, reps = 5, warmup = -1;  // warmup -1: as many as steps
+  std::uint32_t seed = 0;
+};
+
+const char* const usage_text =
+    "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
+    "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
+    "                     [--steps N] [--reps R] [--warmup W] [--seed S]\n"
+    "Presets (explicit flags override them), as shared/bench/_common.py:\n"
+    "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
+    "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
+    "  c  784,256,10 batch 128, relu, softmax_ce, lr 0.01, uniform inputs, random labels\n"
+    "  d  784,1024,1024,10 batch 256, same as c\n"
+    "Timing: W untimed warm-up steps (default N), then R repetitions of N steps (default 200 x 5);\n"
+    "median/min/max of the per-repetition microseconds per step. Threads: OPENBLAS_NUM_THREADS.\n"
+    "Prints one JSON line.\n";
+
+[[noreturn]] void fail(const std::string& why) {
+  std::cerr << "graphnn-bench: " << why << "\n" << usage_text;
+  std::exit(2);
+}
+
+std::vector<std::int64_t> parse_layers(const std::string& s) {
+  std::vector<std::int64_t> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size() || v <= 0) fail("bad --layers '" + s + "'");
+    out.push_back(v);
+  }
+  if (out.size() < 2) fail("--layers needs at least an input and an output width");
+  return out;
+}
+
+template <class N>
+N parse_number(const std::string& flag, const std::string& s) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(s, &used);
+    if (used == s.size() && v >= 0 && (std::is_floating_point_v<N> || v == std::floor(v))) return static_cast<N>(v);
+  } catch (const std::exception&) {
+  }
+  fail("bad value '" + s + "' for " + flag);
+}
+
+Config parse(int argc, char** argv) {
+  // The preset comes first whatever its position, so explicit flags override it.
+  Config c;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) != "--workload") continue;
+    c.workload = argv[i + 1];
+    if (c.workload == "a") {
+      c.layers = {2, 4, 1}, c.batch = 2, c.act = "relu", c.loss = "mse", c.lr = 1e-5, c.data = "textbook";
+    } else if (c.workload == "b") {
+      c.layers = {1, 16, 1}, c.batch = 32, c.act = "tanh", c.loss = "mse", c.lr = 0.05, c.data = "sine";
+    } else if (c.workload == "c") {
+      c.layers = {784, 256, 10}, c.batch = 128, c.act = "relu", c.loss = "softmax_ce", c.lr = 0.01, c.data = "random";
+    } else if (c.workload == "d") {
+      c.layers = {784, 1024, 1024, 10}, c.batch = 256, c.act = "relu", c.loss = "softmax_ce", c.lr = 0.01;
+      c.data = "random";
+    } else {
+      fail("unknown workload '" + c.workload + "'");
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage_text;
+      std::exit(0);
+    }
+    if (i + 1 >= argc) fail("missing value for " + flag);
+    const std::string v = argv[++i];
+    if (flag == "--workload") continue;
+    if (flag == "--layers") c.layers = parse_layers(v);
+    else if (flag == "--batch") c.batch = parse_number<std::int64_t>(flag, v);
+    else if (flag == "--act") c.act = v;
+    else if (flag == "--loss") c.loss = v == "ce" ? "softmax_ce" : v;
+    else if (flag == "--lr") c.lr = parse_number<double>(flag, v);
+    else if (flag == "--data") c.data = v;
+    else if (flag == "--dtype") c.dtype = v == "float" ? "float32" : v == "double" ? "float64" : v;
+    else if (flag == "--steps") c.steps = parse_number<int>(flag, v);
+    else if (flag == "--reps") c.reps = parse_number<int>(flag, v);
+    else if (flag == "--warmup") c.warmup = parse_number<int>(flag, v);
+    else if (flag == "--seed") c.seed = parse_number<std::uint32_t>(flag, v);
+    else fail("unknown flag " + flag);
+  }
+  if (c.loss.empty()) c.loss = c.layers.back() > 1 ? "softmax_ce" : "mse";
+  if (c.data.empty())
+    c.data = c.layers == std::vector<std::int64_t>{2, 4, 1} ? "textbook" : c.layers[0] == 1 ? "sine" : "random";
+  if (c.warmup < 0) c.warmup = c.steps;
+  if (c.act != "relu" && c.act != "tanh" && c.act != "sigmoid") fail("unknown --act " + c.act);
+  if (c.loss != "softmax_ce" && c.loss != "mse") fail("unknown --loss " + c.loss);
+  if (c.data != "textbook" && c.data != "sine" && c.data != "random") fail("unknown --data " + c.data);
+  if (c.dtype != "float32" && c.dtype != "float64") fail("unknown --dtype " + c.dtype);
+  if (c.batch < 1 || c.steps < 1 || c.reps < 1) fail("--batch, --steps and --reps must be at least 1");
+  if (c.data == "textbook" && (c.layers.front() != 2 || c.layers.back() != 1 || c.loss != "mse" || c.batch > 4))
+    fail("--data textbook needs 2 inputs, 1 output, mse and a batch of at most 4");
+  return c;
+}
+
+// Mini-batches as _common.make_data draws them (in double, then cast to T).
+// Classification labels become one-hot rows for softmax_cross_entropy.
+template <class T>
+void make_data(const Config& c, std::vector<xt::xarray<T>>& xs, std::vector<xt::xarray<T>>& ys) {
+  const std::size_t B = std::size_t(c.batch), in = std::size_t(c.layers.front()), out = std::size_t(c.layers.back());
+  if (c.data == "textbook") {
+    const double X[4][2] = {{22.5, 72.0}, {31.4, 45.0}, {19.8, 85.0}, {27.6, 63.0}};
+    const double Y[4] = {95.0, 210.0, 70.0, 155.0};
+    for (std::size_t start = 0; start < 4; start += B) {
+      const std::size_t n = std::min(B, 4 - start);
+      xt::xarray<T> x = xt::empty<T>({n, std::size_t(2)}), y = xt::empty<T>({n, std::size_t(1)});
+      for (std::size_t r = 0; r < n; ++r) {
+        x(r, 0) = T(X[start + r][0]), x(r, 1) = T(X[start + r][1]);
+        y(r, 0) = T(Y[start + r]);
+      }
+      xs.push_back(x), ys.push_back(y);
+    }
+    return;
+  }
+  bench::NumpyRng rng(c.seed + 1);
+  const double pi = std::acos(-1.0);
+  for (int b = 0; b < 8; ++b) {
+    xt::xarray<T> x = xt::empty<T>({B, in}), y = xt::zeros<T>({B, out});
+    std::vector<double> xd(B * in);
+    for (double& v : xd) v = c.data == "sine" ? rng.uniform(-pi, pi) : rng.uniform(0.0, 1.0);
+    std::copy(xd.begin(), xd.end(), x.begin());
+    for (std::size_t r = 0; r < B; ++r) {
+      if (c.data == "sine") {
+        double s = 0;
+        for (std::size_t k = 0; k < in; ++k) s += std::sin(xd[r * in + k]);
+        for (std::size_t j = 0; j < out; ++j) y(r, j) = T(s);
+      } else if (c.loss == "softmax_ce") {
+        y(r, std::size_t(rng.integer(out))) = T(1);
+      } else {
+        // numpy draws standard_normal (ziggurat) here; Box-Muller has the same
+        // distribution but not numpy's numbers (no preset uses this).
+        for (std::size_t j = 0; j < out; ++j)
+          y(r, j) = T(std::sqrt(-2.0 * std::log(1.0 - rng.next_double())) * std::cos(2 * pi * rng.next_double()));
+      }
+    }
+    xs.push_back(x), ys.push_back(y);
+  }
+}
+
+struct Timing {
+  std::vector<double> us_per_step;  // one per repetition
+  double loss_first = NAN, loss_last = NAN, minor_faults_per_step = 0;
+};
+
+template <class T>
+Timing train(const Config& c) {
+  std::vector<xt::xarray<T>> xs, ys;
+  make_data(c, xs, ys);
+
+  gn::Graph<T> g;
+  auto x = g.placeholder("x", {gn::batch, c.layers.front()});
+  auto y = g.placeholder("y", {gn::batch, c.layers.back()});
+  bench::NumpyRng rng(c.seed);
+  gn::Nodes<T> params;
+  auto h = x;
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+    const std::size_t in = std::size_t(c.layers[l]), out = std::size_t(c.layers[l + 1]);
+    const double k = 1.0 / std::sqrt(double(in));
+    xt::xarray<T> W = xt::empty<T>({out, in}), b = xt::empty<T>({out});
+    for (T& v : W) v = T(rng.uniform(-k, k));
+    for (T& v : b) v = T(rng.uniform(-k, k));
+    auto Wn = g.variable("W" + std::to_string(l), W), bn = g.variable("b" + std::to_string(l), b);
+    params.push_back(Wn), params.push_back(bn);
+    h = gn::matmul(h, Wn, false, true) + bn;
+    if (l + 2 < c.layers.size()) h = c.act == "relu" ? gn::relu(h) : c.act == "tanh" ? gn::tanh(h) : gn::sigmoid(h);
+  }
+  auto loss = c.loss == "mse" ? gn::mse(h, y) : gn::softmax_cross_entropy(h, y);
+
+  const gn::Nodes<T> grads = gn::gradients(loss, params);
+  gn::Nodes<T> updates;
+  for (std::size_t i = 0; i < params.size(); ++i) updates.push_back(gn::assign_sub(params[i], grads[i] * T(c.lr)));
+  gn::Nodes<T> updates_and_loss = updates;
+  updates_and_loss.push_back(loss);  // last, so the update outputs keep their slots (and arrays) in `out`
+
+  gn::Session<T> s(g);
+  std::vector<xt::xarray<T>> out;
+  std::size_t i = 0;
+  const std::size_t last = std::size_t(c.warmup) + std::size_t(c.reps) * std::size_t(c.steps) - 1;
+  Timing t;
+  auto step = [&]() {
+    const std::size_t b = i % xs.size();
+    if (i == 0 || i == last) {
+      s.run(updates_and_loss, {{x, xs[b]}, {y, ys[b]}}, out);
+      (i == 0 ? t.loss_first : t.loss_last) = double(out.back()());
+    } else {
+      s.run(updates, {{x, xs[b]}, {y, ys[b]}}, out);
+    }
+    ++i;
+  };
+
+  for (int k = 0; k < c.warmup; ++k) step();
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (int r = 0; r < c.reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < c.steps; ++k) step();
+    const auto t1 = std::chrono::steady_clock::now();
+    t.us_per_step.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / c.steps);
+  }
+  getrusage(RUSAGE_SELF, &after);
+  t.minor_faults_per_step = double(after.ru_minflt - before.ru_minflt) / (double(c.reps) * c.steps);
+  return t;
+}
+
+// JSON numbers (NaN and infinities become null); 17 digits round-trip a double.
+std::string num(double v, int digits = 10) {
+  if (!std::isfinite(v)) return "null";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
+}
+std::string str(const std::string& s) { return "\"" + s + "\""; }  // our strings need no escaping
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? str(v) : "null";
+}
+
+void report(const Config& c, const Timing& t) {
+  std::vector<double> sorted = t.us_per_step;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  double flops = 0;
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) flops += double(c.layers[l]) * double(c.layers[l + 1]);
+  flops *= 6.0 * double(c.batch);  // forward, dW and dX gemm per layer
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+
+  std::string layers, all;
+  for (auto w : c.layers) layers += (layers.empty() ? "" : ",") + std::to_string(w);
+  for (double v : t.us_per_step) all += (all.empty() ? "" : ",") + num(v);
+  std::ostringstream o;
+  o << "{\"bench\":\"mlp\",\"impl\":\"graphnn\",\"workload\":" << str(c.workload) << ",\"layers\":" << str(layers)
+    << ",\"batch\":" << c.batch << ",\"act\":" << str(c.act) << ",\"loss\":" << str(c.loss) << ",\"lr\":" << num(c.lr)
+    << ",\"data\":" << str(c.data) << ",\"dtype\":" << str(c.dtype) << ",\"threads\":" << openblas_get_num_threads()
+    << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
+    << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
+    << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
+    << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
+    << ",\"peak_rss_mb\":" << num(double(ru.ru_maxrss) / 1024.0) << ",\"loss_first\":" << num(t.loss_first, 17)
+    << ",\"loss_last\":" << num(t.loss_last, 17)
+    << ",\"loss_finite\":" << (std::isfinite(t.loss_last) ? "true" : "false")
+    << ",\"minor_faults_per_step\":" << num(t.minor_faults_per_step)
+    << ",\"openblas_corename\":" << str(openblas_get_corename())
+    << ",\"env_OPENBLAS_NUM_THREADS\":" << env("OPENBLAS_NUM_THREADS")
+    << ",\"env_OPENBLAS_CORETYPE\":" << env("OPENBLAS_CORETYPE") << "}";
+  std::cout << o.str() << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Config c = parse(argc, argv);
+  try {
+    report(c, c.dtype == "float32" ? train<float>(c) : train<double>(c));
+  } catch (const gn::Error& e) {
+    std::cerr << "graphnn-bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
