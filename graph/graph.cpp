@@ -17,10 +17,10 @@ const NodeData<T>& Graph<T>::data(const Node<T>& n) const {
 }
 
 template <class T>
-void Graph<T>::check_owns(const Node<T>& n, const std::string& what) const {
-  if (!n.valid()) throw Error(what + ": empty node (default-constructed Node is not part of any graph)");
+void Graph<T>::check_owns(const Node<T>& n, const char* what) const {
+  if (!n.valid()) throw Error(std::string(what) + ": empty node (default-constructed Node is not part of any graph)");
   if (n.graph() != this)
-    throw Error(what + ": node '" + n.graph()->data(n.id()).name + "' belongs to another graph");
+    throw Error(std::string(what) + ": node '" + n.graph()->data(n.id()).name + "' belongs to another graph");
 }
 
 template <class T>
@@ -86,7 +86,7 @@ Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& na
   std::vector<Shape> shapes;
   std::vector<int> ids;
   for (const auto& in : inputs) {
-    check_owns(in, "op '" + op->type() + "'");
+    check_owns(in, ("op '" + op->type() + "'").c_str());
     if (data(in.id()).op->kind() == OpKind::assign)
       throw Error("op '" + op->type() + "': input '" + in.name() +
                   "' is an assignment; run it, don't compute with it (read the variable instead)");

@@ -57,7 +57,7 @@ class Graph {
   Node<T> find(const std::string& name);
   Nodes<T> variables();
   // Throws Error unless `n` is a node of this graph; `what` names the caller.
-  void check_owns(const Node<T>& n, const std::string& what) const;
+  void check_owns(const Node<T>& n, const char* what) const;
 
   // While alive, new nodes are marked as gradient nodes (to_dot shows them apart).
   class BackwardScope {

@@ -1,0 +1,121 @@
+#pragma once
+// Sequential<T>: a Keras-like model. Layers build a graph once (a training and
+// an inference path sharing variables); the loss, gradients() and the
+// optimizer's update nodes are added to it; fit() then only feeds batches to a
+// compiled plan. Nothing here computes a gradient by hand.
+#include <cstddef>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "graphnn/custom.hpp"
+#include "graphnn/data.hpp"
+#include "graphnn/layers.hpp"
+#include "graphnn/optimizers.hpp"
+#include "graphnn/session.hpp"
+#include "graphnn/training_log.hpp"
+
+namespace graphnn {
+
+struct FitOptions {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 32;
+  bool shuffle = true;
+  unsigned seed = 0;               // shuffling and the validation split
+  double validation_fraction = 0;  // hold out this share of the data (the textbook's data_rate is 1 - this)
+  std::size_t log_every = 0;       // iterations between checkpoints; 0: at the end of every epoch
+  bool verbose = true;             // log lines on std::cout (a progress bar too when it is a terminal)
+  std::string csv_log;             // also write every checkpoint to this CSV file
+};
+
+struct Evaluation {
+  double loss = 0;
+  double accuracy = 0;  // NaN for regression models
+};
+
+template <class T>
+class Sequential {
+ public:
+  Sequential();
+  template <class... Layers, std::enable_if_t<(sizeof...(Layers) > 0), int> = 0>
+  explicit Sequential(Layers... layers) : Sequential() {
+    (add(std::move(layers)), ...);
+  }
+  Sequential(Sequential&&) noexcept;
+  Sequential& operator=(Sequential&&) noexcept;
+  ~Sequential();
+
+  // Layers, in order. An ElementwiseFn is added as an Activation layer.
+  Sequential& add(std::shared_ptr<Layer<T>> layer);
+  Sequential& add(const ElementwiseFn<T>& activation);
+  template <class L, std::enable_if_t<std::is_base_of_v<Layer<T>, L>, int> = 0>
+  Sequential& add(L layer) {
+    return add(std::shared_ptr<Layer<T>>(std::make_shared<L>(std::move(layer))));
+  }
+  template <class L>
+  Sequential& add_layer(L layer) {  // the textbook's name
+    return add(std::move(layer));
+  }
+
+  // The function from the last layer's output to predictions: "identity"
+  // (regression, the default), "sigmoid", "softmax", or a custom op.
+  Sequential& set_classifier(const std::string& name);
+  Sequential& set_classifier(const ElementwiseFn<T>& classifier);
+  // "mse" (the default), "binary_cross_entropy", "cross_entropy" (with softmax;
+  // labels one-hot or one class id per row), or a custom loss of (prediction, label).
+  Sequential& set_loss(const std::string& name);
+  Sequential& set_loss(const LossFn<T>& loss);
+  // The default is SGD(0.01).
+  Sequential& set_optimizer(std::shared_ptr<Optimizer<T>> optimizer);
+  template <class O, std::enable_if_t<std::is_base_of_v<Optimizer<T>, O>, int> = 0>
+  Sequential& set_optimizer(O optimizer) {
+    return set_optimizer(std::shared_ptr<Optimizer<T>>(std::make_shared<O>(std::move(optimizer))));
+  }
+  // Seeds the weight initialisers (before the model is built).
+  Sequential& set_seed(unsigned seed);
+  // Applied to every input given to fit/evaluate/predict; saved with the model.
+  Sequential& set_normalizer(Normalizer<T> normalizer);
+
+  // Layers, output shapes and parameter counts.
+  void summary(std::ostream& os = std::cout);
+
+  History fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const FitOptions& options = {});
+  History fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt::xarray<T>& validation_x,
+              const xt::xarray<T>& validation_y, const FitOptions& options = {});
+  History train(const xt::xarray<T>& x, const xt::xarray<T>& y, const FitOptions& options = {}) {
+    return fit(x, y, options);
+  }
+  Evaluation evaluate(const xt::xarray<T>& x, const xt::xarray<T>& y, std::size_t batch_size = 1024);
+  // Classifier outputs ([rows, outputs]), computed batch by batch.
+  xt::xarray<T> predict(const xt::xarray<T>& x, std::size_t batch_size = 1024);
+  // Class ids [rows]: argmax, or output >= 0.5 for a single output.
+  xt::xarray<T> predict_classes(const xt::xarray<T>& x, std::size_t batch_size = 1024);
+
+  // One file with the architecture, the normaliser and every weight (format in serialize.hpp).
+  void save(const std::string& path);
+  static Sequential load(const std::string& path);
+  void save_model(const std::string& path) { save(path); }
+  static Sequential load_model(const std::string& path) { return load(path); }
+  // Every variable as <dir>/<name>.npy ('/' in names becomes '.').
+  void export_npy(const std::string& dir);
+  void import_npy(const std::string& dir);
+
+  // The graph underneath, for users who want to go beyond Sequential.
+  Graph<T>& graph();
+  Session<T>& session();
+  Node<T> input() const;
+  Node<T> output() const;
+  Nodes<T> parameters() const;
+  const Normalizer<T>& normalizer() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+extern template class Sequential<float>;
+extern template class Sequential<double>;
+
+}  // namespace graphnn

@@ -1,0 +1,538 @@
+#include "graphnn/sequential.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iomanip>
+#include <optional>
+
+#include "graphnn/gradients.hpp"
+#include "graphnn/ops.hpp"
+#include "graphnn/serialize.hpp"
+
+namespace graphnn {
+
+template <class T>
+struct Sequential<T>::Impl {
+  // Configuration.
+  std::vector<std::shared_ptr<Layer<T>>> layers;
+  std::string classifier_name = "identity";
+  std::function<Node<T>(const Node<T>&)> classifier = activation_by_name<T>("identity");
+  std::string loss_name = "mse";
+  std::optional<LossFn<T>> custom_loss;
+  std::shared_ptr<Optimizer<T>> optimizer = std::make_shared<SGD<T>>(0.01);
+  unsigned seed = 0;
+  Normalizer<T> normalizer;
+
+  // The graph, built on first use.
+  std::unique_ptr<Graph<T>> graph;
+  std::unique_ptr<Session<T>> session;
+  std::size_t features = 0;
+  Node<T> x, logits_train, logits_eval, output;
+  Nodes<T> layer_outputs;  // inference path, for summary()
+
+  // The training part, built per label width.
+  std::size_t label_cols = 0;
+  Node<T> y, loss_train, loss_eval;
+  Nodes<T> updates;
+  std::shared_ptr<Optimizer<T>> built_optimizer;
+  std::size_t steps = 0;  // optimizer steps so far (Adam's step count continues across fit calls)
+
+  void require_unbuilt(const char* what) const {
+    if (graph) throw Error(std::string(what) + ": the model is already built; configure it before the first fit or predict");
+  }
+  bool regression() const { return classifier_name == "identity"; }
+  bool has_dropout() const {
+    return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->kind() == "Dropout"; });
+  }
+  Nodes<T> parameters() const {
+    Nodes<T> p;
+    for (const auto& l : layers)
+      for (const auto& n : l->parameters()) p.push_back(n);
+    return p;
+  }
+
+  void build(std::size_t input_features) {
+    if (graph) {
+      if (input_features != features)
+        throw Error("the model takes " + std::to_string(features) + " features per row, the data has " +
+                    std::to_string(input_features));
+      return;
+    }
+    if (layers.empty()) throw Error("Sequential: add layers before using the model");
+    graph = std::make_unique<Graph<T>>();
+    features = input_features;
+    x = graph->placeholder("x", {batch, static_cast<std::int64_t>(input_features)});
+    std::mt19937_64 rng(seed);
+    // Without dropout both paths are the same nodes, built once.
+    auto path = [&](bool training, bool record) {
+      Node<T> h = x;
+      for (std::size_t i = 0; i < layers.size(); ++i) {
+        BuildContext<T> ctx{*graph, rng, "layer" + std::to_string(i) + "/", training};
+        h = layers[i]->build(h, ctx);
+        if (record) layer_outputs.push_back(h);
+      }
+      return h;
+    };
+    logits_train = path(true, !has_dropout());
+    logits_eval = has_dropout() ? path(false, true) : logits_train;
+    if (logits_eval.shape().size() != 2) throw Error("Sequential: the last layer must output [batch, outputs]");
+    output = classifier(logits_eval);
+    session = std::make_unique<Session<T>>(*graph);
+  }
+
+  Node<T> loss_of(const Node<T>& logits) {
+    const auto outputs = static_cast<std::size_t>(logits.shape()[1]);
+    if (loss_name == "cross_entropy") {
+      if (classifier_name != "softmax")
+        throw Error("set_loss: cross_entropy needs the softmax classifier (set_classifier(\"softmax\"))");
+      if (label_cols == outputs) return softmax_cross_entropy(logits, y);
+      if (label_cols == 1 && outputs > 1) return sparse_softmax_cross_entropy(logits, y);
+    }
+    if (label_cols != outputs)
+      throw Error("fit: the labels have " + std::to_string(label_cols) + " columns but the model outputs " +
+                  std::to_string(outputs) + (loss_name == "cross_entropy" ? " (give one-hot rows or one class id per row)" : ""));
+    const Node<T> p = classifier(logits);
+    if (custom_loss) return (*custom_loss)(p, y);
+    if (loss_name == "mse") return mse(p, y);
+    if (loss_name == "binary_cross_entropy") return binary_cross_entropy(p, y);  // from logits when p is sigmoid
+    throw Error("set_loss: unknown loss '" + loss_name + "'");
+  }
+
+  void build_training(std::size_t labels) {
+    if (labels == label_cols && built_optimizer == optimizer) return;
+    if (labels != label_cols) {
+      label_cols = labels;
+      y = graph->placeholder("y" + (graph->size() > 0 && y.valid() ? "_" + std::to_string(graph->size()) : std::string()),
+                             {batch, static_cast<std::int64_t>(labels)});
+      loss_train = loss_of(logits_train);
+      loss_eval = has_dropout() ? loss_of(logits_eval) : loss_train;
+    }
+    const Nodes<T> params = parameters();
+    updates = optimizer->build(params, gradients(loss_train, params));
+    built_optimizer = optimizer;
+  }
+
+  xt::xarray<T> normalized(const xt::xarray<T>& data) const {
+    return normalizer.kind() == "none" ? data : normalizer.apply(data);
+  }
+
+  static void check_data(const xt::xarray<T>& data, const xt::xarray<T>* labels, const char* what) {
+    if (data.dimension() != 2)
+      throw Error(std::string(what) + ": inputs must be 2-D [rows, features], got " +
+                  to_string(Dims(data.shape().begin(), data.shape().end())));
+    if (data.shape()[0] == 0) throw Error(std::string(what) + ": no rows");
+    if (!labels) return;
+    if (labels->dimension() != 2)
+      throw Error(std::string(what) + ": labels must be 2-D [rows, outputs], got " +
+                  to_string(Dims(labels->shape().begin(), labels->shape().end())));
+    if (labels->shape()[0] != data.shape()[0])
+      throw Error(std::string(what) + ": " + std::to_string(data.shape()[0]) + " input rows but " +
+                  std::to_string(labels->shape()[0]) + " label rows");
+  }
+
+  // Rows [begin, end) of a row-major 2-D array.
+  static xt::xarray<T> rows(const xt::xarray<T>& a, std::size_t begin, std::size_t end) {
+    const std::size_t width = a.shape()[1];
+    xt::xarray<T> out = xt::xarray<T>::from_shape({end - begin, width});
+    std::copy(a.data() + begin * width, a.data() + end * width, out.data());
+    return out;
+  }
+
+  double accuracy(const xt::xarray<T>& p, const xt::xarray<T>& labels) const {
+    const std::size_t n = p.shape()[0], outputs = p.shape()[1], lc = labels.shape()[1];
+    std::size_t right = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      const T* pr = p.data() + r * outputs;
+      const T* yr = labels.data() + r * lc;
+      if (outputs == 1) {
+        right += (pr[0] >= T(0.5)) == (yr[0] >= T(0.5));
+        continue;
+      }
+      const auto predicted = static_cast<std::size_t>(std::max_element(pr, pr + outputs) - pr);
+      const auto truth = lc == 1 ? static_cast<std::size_t>(yr[0]) : static_cast<std::size_t>(std::max_element(yr, yr + lc) - yr);
+      right += predicted == truth;
+    }
+    return static_cast<double>(right) / static_cast<double>(n);
+  }
+
+  // Loss and accuracy over already-normalised data, batch by batch, inference path.
+  Evaluation evaluate(const xt::xarray<T>& data, const xt::xarray<T>& labels, std::size_t batch_size) {
+    const std::size_t n = data.shape()[0];
+    double loss = 0;
+    std::size_t right_rows = 0;
+    double right = 0;
+    std::vector<xt::xarray<T>> out;
+    for (std::size_t begin = 0; begin < n; begin += batch_size) {
+      const std::size_t end = std::min(n, begin + batch_size);
+      const xt::xarray<T> xb = rows(data, begin, end), yb = rows(labels, begin, end);
+      session->run({loss_eval, output}, {{x, xb}, {y, yb}}, out);
+      loss += static_cast<double>(out[0]()) * static_cast<double>(end - begin);
+      if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
+      right_rows += end - begin;
+    }
+    return {loss / static_cast<double>(n), regression() ? std::nan("") : right / static_cast<double>(right_rows)};
+  }
+
+  xt::xarray<T> predict(const xt::xarray<T>& data, std::size_t batch_size) {
+    const std::size_t n = data.shape()[0];
+    const auto outputs = static_cast<std::size_t>(output.shape()[1]);
+    xt::xarray<T> result = xt::xarray<T>::from_shape({n, outputs});
+    std::vector<xt::xarray<T>> out;
+    for (std::size_t begin = 0; begin < n; begin += batch_size) {
+      const std::size_t end = std::min(n, begin + batch_size);
+      const xt::xarray<T> xb = rows(data, begin, end);
+      session->run({output}, {{x, xb}}, out);
+      std::copy(out[0].data(), out[0].data() + out[0].size(), result.data() + begin * outputs);
+    }
+    return result;
+  }
+
+  History fit(const xt::xarray<T>& data, const xt::xarray<T>& labels, const xt::xarray<T>* val_x,
+              const xt::xarray<T>* val_y, const FitOptions& o) {
+    check_data(data, &labels, "fit");
+    if (val_x) check_data(*val_x, val_y, "fit (validation data)");
+    if (o.batch_size == 0) throw Error("fit: batch_size must be positive");
+    if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
+      throw Error("fit: validation_fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
+    build(data.shape()[1]);
+    build_training(labels.shape()[1]);
+    if (val_x && val_y->shape()[1] != labels.shape()[1])
+      throw Error("fit: validation labels have " + std::to_string(val_y->shape()[1]) + " columns, training labels " +
+                  std::to_string(labels.shape()[1]));
+
+    Dataset<T> train{normalized(data), labels}, validation;
+    if (val_x) {
+      validation = {normalized(*val_x), *val_y};
+    } else if (o.validation_fraction > 0) {
+      std::tie(train, validation) = split(train, o.validation_fraction, o.seed);
+    }
+    const bool has_validation = validation.x.dimension() == 2;  // a default xarray is 0-d
+
+    BatchIterator<T> batches(train.x, train.y, o.batch_size, o.shuffle, o.seed);
+    const std::size_t total = o.epochs * batches.batches_per_epoch();
+    TrainingLog log(o.verbose ? &std::cout : nullptr, o.verbose && stdout_is_terminal(), o.csv_log, total);
+
+    const Nodes<T> params = parameters();
+    std::vector<xt::xarray<T>> good;  // the weights at the last finite checkpoint
+    for (const auto& p : params) good.push_back(session->value(p));
+    std::size_t good_iteration = 0;
+
+    History history;
+    std::size_t iteration = 0;
+    auto checkpoint = [&](std::size_t epoch) {
+      Checkpoint c;
+      c.epoch = epoch;
+      c.iteration = iteration;
+      c.classifier = !regression();
+      const Evaluation tr = evaluate(train.x, train.y, 1024);
+      c.loss = tr.loss;
+      c.accuracy = tr.accuracy;
+      if (has_validation) {
+        const Evaluation va = evaluate(validation.x, validation.y, 1024);
+        c.has_validation = true;
+        c.val_loss = va.loss;
+        c.val_accuracy = va.accuracy;
+      }
+      if (!std::isfinite(c.loss)) {
+        for (std::size_t i = 0; i < params.size(); ++i) session->assign(params[i], good[i]);
+        throw Error("fit: the training loss became " + std::to_string(c.loss) + " at epoch " + std::to_string(epoch) +
+                    ", iteration " + std::to_string(iteration) + "; the weights of iteration " +
+                    std::to_string(good_iteration) + " were restored (try a smaller learning rate)");
+      }
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        const T* v = session->variable_data(params[i]);
+        std::copy(v, v + good[i].size(), good[i].data());
+      }
+      good_iteration = iteration;
+      log.checkpoint(c, history);
+    };
+
+    for (std::size_t epoch = 0; epoch < o.epochs; ++epoch) {
+      if (epoch > 0) batches.reset();
+      while (batches.next()) {
+        optimizer->prepare(*session, ++steps, epoch);
+        session->run_targets(updates, {{x, batches.x_batch()}, {y, batches.y_batch()}});
+        ++iteration;
+        log.step(iteration, epoch);
+        if (o.log_every > 0 && iteration % o.log_every == 0) checkpoint(epoch);
+      }
+      if (o.log_every == 0 || (epoch + 1 == o.epochs && iteration % o.log_every != 0)) checkpoint(epoch);
+    }
+    return history;
+  }
+
+  // --- saving -------------------------------------------------------------
+  std::vector<char> payload() const {
+    ByteWriter w;
+    w.u64(features);
+    w.u32(static_cast<std::uint32_t>(layers.size()));
+    for (const auto& l : layers) {
+      w.str(l->kind());
+      const LayerConfig c = l->config();
+      w.u32(static_cast<std::uint32_t>(c.size()));
+      for (const auto& [k, v] : c) {
+        w.str(k);
+        w.str(v);
+      }
+    }
+    w.str(classifier_name);
+    w.str(loss_name);
+    w.str(normalizer.kind());
+    w.tensor(normalizer.offset());
+    w.tensor(normalizer.scale());
+    const Nodes<T> params = parameters();
+    w.u32(static_cast<std::uint32_t>(params.size()));
+    for (const auto& p : params) {
+      w.str(p.name());
+      w.tensor(session->value(p));
+    }
+    return w.bytes();
+  }
+};
+
+template <class T>
+Sequential<T>::Sequential() : impl_(std::make_unique<Impl>()) {}
+template <class T>
+Sequential<T>::Sequential(Sequential&&) noexcept = default;
+template <class T>
+Sequential<T>& Sequential<T>::operator=(Sequential&&) noexcept = default;
+template <class T>
+Sequential<T>::~Sequential() = default;
+
+template <class T>
+Sequential<T>& Sequential<T>::add(std::shared_ptr<Layer<T>> layer) {
+  impl_->require_unbuilt("add");
+  if (!layer) throw Error("add: empty layer");
+  impl_->layers.push_back(std::move(layer));
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::add(const ElementwiseFn<T>& activation) {
+  return add(std::shared_ptr<Layer<T>>(std::make_shared<Activation<T>>(activation)));
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_classifier(const std::string& name) {
+  impl_->require_unbuilt("set_classifier");
+  impl_->classifier = activation_by_name<T>(name);
+  impl_->classifier_name = name;
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_classifier(const ElementwiseFn<T>& classifier) {
+  impl_->require_unbuilt("set_classifier");
+  impl_->classifier = classifier;
+  impl_->classifier_name = classifier.name();
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_loss(const std::string& name) {
+  impl_->require_unbuilt("set_loss");
+  if (name == "mse" || name == "binary_cross_entropy" || name == "cross_entropy") {
+    impl_->custom_loss.reset();
+  } else if (const LossFn<T>* custom = find_custom_loss<T>(name)) {
+    impl_->custom_loss = *custom;
+  } else {
+    throw Error("set_loss: unknown loss '" + name +
+                "' (built in: mse, binary_cross_entropy, cross_entropy; a custom loss must be created with "
+                "gn::custom_loss first)");
+  }
+  impl_->loss_name = name;
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_loss(const LossFn<T>& loss) {
+  impl_->require_unbuilt("set_loss");
+  impl_->custom_loss = loss;
+  impl_->loss_name = loss.name();
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_optimizer(std::shared_ptr<Optimizer<T>> optimizer) {
+  if (!optimizer) throw Error("set_optimizer: empty optimizer");
+  impl_->optimizer = std::move(optimizer);
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_seed(unsigned seed) {
+  impl_->require_unbuilt("set_seed");
+  impl_->seed = seed;
+  return *this;
+}
+
+template <class T>
+Sequential<T>& Sequential<T>::set_normalizer(Normalizer<T> normalizer) {
+  if (impl_->graph && normalizer.kind() != "none" && normalizer.columns() != impl_->features)
+    throw Error("set_normalizer: it has " + std::to_string(normalizer.columns()) + " columns, the model takes " +
+                std::to_string(impl_->features) + " features");
+  impl_->normalizer = std::move(normalizer);
+  return *this;
+}
+
+template <class T>
+void Sequential<T>::summary(std::ostream& os) {
+  Impl& m = *impl_;
+  if (!m.graph) {
+    const auto* first = m.layers.empty() ? nullptr : dynamic_cast<const Linear<T>*>(m.layers.front().get());
+    if (!first) throw Error("summary: the input width is not known yet (the first layer is not Linear); call fit or predict first");
+    m.build(first->in());
+  }
+  const Nodes<T>& outs = m.layer_outputs;
+  os << std::left << std::setw(34) << "layer" << std::setw(18) << "output shape" << "parameters\n";
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    std::size_t count = 0;
+    for (const auto& p : m.layers[i]->parameters()) count += num_elements(resolve(p.shape(), 0));
+    total += count;
+    const std::string shape = i < outs.size() ? to_string(outs[i].shape()) : "";
+    os << std::setw(34) << ("layer" + std::to_string(i) + " " + m.layers[i]->describe()) << std::setw(18) << shape
+       << count << "\n";
+  }
+  os << "classifier: " << m.classifier_name << ", loss: " << m.loss_name << ", optimizer: " << m.optimizer->name()
+     << "\ntotal parameters: " << total << "\n"
+     << std::right;
+}
+
+template <class T>
+History Sequential<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const FitOptions& options) {
+  return impl_->fit(x, y, nullptr, nullptr, options);
+}
+
+template <class T>
+History Sequential<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt::xarray<T>& validation_x,
+                           const xt::xarray<T>& validation_y, const FitOptions& options) {
+  return impl_->fit(x, y, &validation_x, &validation_y, options);
+}
+
+template <class T>
+Evaluation Sequential<T>::evaluate(const xt::xarray<T>& x, const xt::xarray<T>& y, std::size_t batch_size) {
+  Impl::check_data(x, &y, "evaluate");
+  if (batch_size == 0) throw Error("evaluate: batch_size must be positive");
+  impl_->build(x.shape()[1]);
+  impl_->build_training(y.shape()[1]);
+  return impl_->evaluate(impl_->normalized(x), y, batch_size);
+}
+
+template <class T>
+xt::xarray<T> Sequential<T>::predict(const xt::xarray<T>& x, std::size_t batch_size) {
+  Impl::check_data(x, nullptr, "predict");
+  if (batch_size == 0) throw Error("predict: batch_size must be positive");
+  impl_->build(x.shape()[1]);
+  return impl_->predict(impl_->normalized(x), batch_size);
+}
+
+template <class T>
+xt::xarray<T> Sequential<T>::predict_classes(const xt::xarray<T>& x, std::size_t batch_size) {
+  const xt::xarray<T> p = predict(x, batch_size);
+  const std::size_t n = p.shape()[0], outputs = p.shape()[1];
+  xt::xarray<T> ids = xt::xarray<T>::from_shape({n});
+  for (std::size_t r = 0; r < n; ++r) {
+    const T* row = p.data() + r * outputs;
+    ids(r) = outputs == 1 ? T(row[0] >= T(0.5)) : static_cast<T>(std::max_element(row, row + outputs) - row);
+  }
+  return ids;
+}
+
+template <class T>
+void Sequential<T>::save(const std::string& path) {
+  if (!impl_->graph) {
+    const auto* first = impl_->layers.empty() ? nullptr : dynamic_cast<const Linear<T>*>(impl_->layers.front().get());
+    if (!first) throw Error("save: the model has no weights yet; fit or predict first");
+    impl_->build(first->in());
+  }
+  write_model_file(path, sizeof(T), impl_->payload());
+}
+
+template <class T>
+Sequential<T> Sequential<T>::load(const std::string& path) {
+  const std::vector<char> bytes = read_model_file(path, sizeof(T));
+  ByteReader r(bytes.data(), bytes.size(), "load '" + path + "'");
+  Sequential model;
+  const std::size_t features = r.u64();
+  const std::uint32_t layer_count = r.u32();
+  for (std::uint32_t i = 0; i < layer_count; ++i) {
+    const std::string kind = r.str();
+    LayerConfig config;
+    const std::uint32_t keys = r.u32();
+    for (std::uint32_t k = 0; k < keys; ++k) {
+      std::string key = r.str();
+      config[key] = r.str();
+    }
+    model.add(make_layer<T>(kind, config));
+  }
+  model.set_classifier(r.str());
+  model.set_loss(r.str());
+  const std::string norm_kind = r.str();
+  xt::xarray<T> offset = r.tensor<T>();
+  xt::xarray<T> scale = r.tensor<T>();
+  model.set_normalizer(norm_kind == "none" ? Normalizer<T>() : Normalizer<T>(norm_kind, offset, scale));
+  model.impl_->build(features);
+  const Nodes<T> params = model.parameters();
+  const std::uint32_t count = r.u32();
+  if (count != params.size())
+    throw Error("load '" + path + "': " + std::to_string(count) + " weight tensors for " + std::to_string(params.size()) +
+                " parameters (corrupted)");
+  for (const auto& p : params) {
+    const std::string name = r.str();
+    const xt::xarray<T> value = r.tensor<T>();
+    if (name != p.name()) throw Error("load '" + path + "': expected weights '" + p.name() + "', found '" + name + "'");
+    model.session().assign(p, value);
+  }
+  if (!r.done()) throw Error("load '" + path + "': unexpected data after the weights (corrupted)");
+  return model;
+}
+
+namespace {
+std::string npy_path(const std::string& dir, std::string name) {
+  std::replace(name.begin(), name.end(), '/', '.');
+  return dir + "/" + name + ".npy";
+}
+}  // namespace
+
+template <class T>
+void Sequential<T>::export_npy(const std::string& dir) {
+  for (const auto& p : parameters()) save_npy(npy_path(dir, p.name()), impl_->session->value(p));
+}
+
+template <class T>
+void Sequential<T>::import_npy(const std::string& dir) {
+  for (const auto& p : parameters()) impl_->session->assign(p, load_npy<T>(npy_path(dir, p.name())));
+}
+
+template <class T>
+Graph<T>& Sequential<T>::graph() {
+  if (!impl_->graph) throw Error("graph: the model is not built yet; fit or predict first");
+  return *impl_->graph;
+}
+template <class T>
+Session<T>& Sequential<T>::session() {
+  if (!impl_->session) throw Error("session: the model is not built yet; fit or predict first");
+  return *impl_->session;
+}
+template <class T>
+Node<T> Sequential<T>::input() const {
+  return impl_->x;
+}
+template <class T>
+Node<T> Sequential<T>::output() const {
+  return impl_->output;
+}
+template <class T>
+Nodes<T> Sequential<T>::parameters() const {
+  return impl_->parameters();
+}
+template <class T>
+const Normalizer<T>& Sequential<T>::normalizer() const {
+  return impl_->normalizer;
+}
+
+template class Sequential<float>;
+template class Sequential<double>;
+
+}  // namespace graphnn
