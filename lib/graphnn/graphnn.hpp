@@ -1,5 +1,6 @@
 #pragma once
 // graphnn: static-graph reverse-mode automatic differentiation for neural networks.
+// The engine: graphs, ops, gradients, sessions.
 #include "graphnn/custom.hpp"
 #include "graphnn/dot.hpp"
 #include "graphnn/error.hpp"
@@ -9,3 +10,10 @@
 #include "graphnn/ops.hpp"
 #include "graphnn/session.hpp"
 #include "graphnn/shape.hpp"
+// The training stack built on it.
+#include "graphnn/data.hpp"
+#include "graphnn/layers.hpp"
+#include "graphnn/optimizers.hpp"
+#include "graphnn/sequential.hpp"
+#include "graphnn/serialize.hpp"
+#include "graphnn/training_log.hpp"
