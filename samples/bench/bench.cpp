@@ -8,9 +8,10 @@
 // data from default_rng(seed + 1), cycled. The forward pass is the textbook's
 // x @ W.T + b. So loss_first / loss_last can be compared with the anchors'.
 //
-// A step is one Session::run fetching only the assign_sub updates (the loss is
-// fetched too on the very first and very last step), through the run overload
-// that reuses its output arrays, so the steady state allocates nothing.
+// A step is one Session call running the assign_sub updates: run_targets,
+// which copies nothing out (--fetch none, the default), or run fetching the
+// updated variables into reused arrays (--fetch updates); either way the steady
+// state allocates nothing. The first and the very last step also fetch the loss.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -46,12 +47,13 @@ struct Config {
   std::string dtype = "float32";
   int steps = 200, reps = 5, warmup = -1;  // warmup -1: as many as steps
   std::uint32_t seed = 0;
+  std::string fetch = "none";  // steady-state steps: "none" (run_targets) or "updates" (run, copying them out)
 };
 
 const char* const usage_text =
     "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
     "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
-    "                     [--steps N] [--reps R] [--warmup W] [--seed S]\n"
+    "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates]\n"
     "Presets (explicit flags override them), as shared/bench/_common.py:\n"
     "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
     "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
@@ -59,6 +61,8 @@ const char* const usage_text =
     "  d  784,1024,1024,10 batch 256, same as c\n"
     "Timing: W untimed warm-up steps (default N), then R repetitions of N steps (default 200 x 5);\n"
     "median/min/max of the per-repetition microseconds per step. Threads: OPENBLAS_NUM_THREADS.\n"
+    "--fetch none: a step is Session::run_targets(updates); updates: Session::run(updates, feeds, out),\n"
+    "which also copies the updated weights out.\n"
     "Prints one JSON line.\n";
 
 [[noreturn]] void fail(const std::string& why) {
@@ -135,6 +139,7 @@ Config parse(int argc, char** argv) {
     else if (flag == "--reps") c.reps = parse_number<int>(flag, v);
     else if (flag == "--warmup") c.warmup = parse_number<int>(flag, v);
     else if (flag == "--seed") c.seed = parse_number<std::uint32_t>(flag, v);
+    else if (flag == "--fetch") c.fetch = v;
     else fail("unknown flag " + flag);
   }
   if (c.loss.empty()) c.loss = c.layers.back() > 1 ? "softmax_ce" : "mse";
@@ -145,6 +150,7 @@ Config parse(int argc, char** argv) {
   if (c.loss != "softmax_ce" && c.loss != "mse") fail("unknown --loss " + c.loss);
   if (c.data != "textbook" && c.data != "sine" && c.data != "random") fail("unknown --data " + c.data);
   if (c.dtype != "float32" && c.dtype != "float64") fail("unknown --dtype " + c.dtype);
+  if (c.fetch != "none" && c.fetch != "updates") fail("unknown --fetch " + c.fetch);
   if (c.batch < 1 || c.steps < 1 || c.reps < 1) fail("--batch, --steps and --reps must be at least 1");
   if (c.data == "textbook" && (c.layers.front() != 2 || c.layers.back() != 1 || c.loss != "mse" || c.batch > 4))
     fail("--data textbook needs 2 inputs, 1 output, mse and a batch of at most 4");
@@ -234,14 +240,17 @@ Timing train(const Config& c) {
   std::vector<xt::xarray<T>> out;
   std::size_t i = 0;
   const std::size_t last = std::size_t(c.warmup) + std::size_t(c.reps) * std::size_t(c.steps) - 1;
+  const bool copy_out = c.fetch == "updates";
   Timing t;
   auto step = [&]() {
     const std::size_t b = i % xs.size();
     if (i == 0 || i == last) {
       s.run(updates_and_loss, {{x, xs[b]}, {y, ys[b]}}, out);
       (i == 0 ? t.loss_first : t.loss_last) = double(out.back()());
-    } else {
+    } else if (copy_out) {
       s.run(updates, {{x, xs[b]}, {y, ys[b]}}, out);
+    } else {
+      s.run_targets(updates, {{x, xs[b]}, {y, ys[b]}});
     }
     ++i;
   };
@@ -291,7 +300,7 @@ void report(const Config& c, const Timing& t) {
   o << "{\"bench\":\"mlp\",\"impl\":\"graphnn\",\"workload\":" << str(c.workload) << ",\"layers\":" << str(layers)
     << ",\"batch\":" << c.batch << ",\"act\":" << str(c.act) << ",\"loss\":" << str(c.loss) << ",\"lr\":" << num(c.lr)
     << ",\"data\":" << str(c.data) << ",\"dtype\":" << str(c.dtype) << ",\"threads\":" << openblas_get_num_threads()
-    << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
+    << ",\"fetch\":" << str(c.fetch) << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
     << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
