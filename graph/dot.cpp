@@ -5,9 +5,14 @@
 namespace graphnn {
 
 namespace {
+// A DOT string body: quotes and backslashes escaped, '\n' as DOT's line break.
 std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -26,7 +31,7 @@ std::string to_dot(const Graph<T>& graph) {
     const NodeData<T>& d = graph.data(static_cast<int>(id));
     const OpKind kind = d.op->kind();
     std::string label = d.name;
-    if (kind != OpKind::constant || !d.name.empty()) label += "\\n" + d.op->type();
+    if (kind != OpKind::constant || !d.name.empty()) label += "\n" + d.op->type();
     if (!d.op->attributes().empty()) label += " (" + d.op->attributes() + ")";
     label += " " + to_string(d.shape);
     const char* style = "shape=box, style=\"rounded,filled\", fillcolor=\"#cfe2ff\"";  // forward op
