@@ -528,6 +528,14 @@ Nodes<T> Sequential<T>::parameters() const {
   return impl_->parameters();
 }
 template <class T>
+Node<T> Sequential<T>::loss() const {
+  return impl_->loss_train;
+}
+template <class T>
+Node<T> Sequential<T>::labels() const {
+  return impl_->y;
+}
+template <class T>
 const Normalizer<T>& Sequential<T>::normalizer() const {
   return impl_->normalizer;
 }

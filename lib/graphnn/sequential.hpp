@@ -108,6 +108,10 @@ class Sequential {
   Node<T> input() const;
   Node<T> output() const;
   Nodes<T> parameters() const;
+  // The training loss and its label placeholder (fed with input() to check or
+  // extend training, e.g. gn::check_gradients); empty until fit or evaluate has run.
+  Node<T> loss() const;
+  Node<T> labels() const;
   const Normalizer<T>& normalizer() const;
 
  private:
