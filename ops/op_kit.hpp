@@ -133,6 +133,8 @@ void unary_map(const Buffer<T>& x, Buffer<T>& out, F f) {
 // An element-wise op of one input stated declaratively by `Def`:
 //   Def::name, T Def::f(T x) const, and
 //   Node<T> Def::grad(x, y, g) const  (dL/dx from input x, output y, dL/dy).
+// A Def may add `void map(const T* x, T* y, std::size_t n) const`, a faster
+// whole-array form of f (SIMD math); the kernel then uses it.
 template <class T, class Def>
 class UnaryOp final : public Op<T> {
  public:
@@ -147,13 +149,18 @@ class UnaryOp final : public Op<T> {
     return in[0];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    unary_map(*in[0], out, [this](T x) { return def_.f(x); });
+    if constexpr (has_map<Def>::value) def_.map(in[0]->data, out.data, out.size);
+    else unary_map(*in[0], out, [this](T x) { return def_.f(x); });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     return {def_.grad(a.inputs[0], a.output, a.grad)};
   }
 
  private:
+  template <class D, class = void>
+  struct has_map : std::false_type {};
+  template <class D>
+  struct has_map<D, std::void_t<decltype(std::declval<const D&>().map(nullptr, nullptr, 0))>> : std::true_type {};
   template <class D, class = void>
   struct has_attributes : std::false_type {};
   template <class D>

@@ -1,6 +1,7 @@
 // Element-wise math. Each op is its forward function and its gradient,
 // stated once: grad(x, y, g) returns dL/dx given the input x, output y and dL/dy.
 #include "op_kit.hpp"
+#include "vector_math.hpp"
 
 namespace graphnn {
 namespace {
@@ -9,6 +10,7 @@ template <class T>
 struct Exp {
   static constexpr const char* name = "exp";
   T f(T x) const { return std::exp(x); }
+  void map(const T* x, T* y, std::size_t n) const { vmath::exp(x, y, n); }
   Node<T> grad(const Node<T>&, const Node<T>& y, const Node<T>& g) const { return g * y; }
 };
 
