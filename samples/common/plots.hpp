@@ -26,6 +26,7 @@ struct Series {
 struct Axes {
   std::string title, xlabel, ylabel, zlabel = {};
   bool log_y = false;
+  std::string key = "top right";  // gnuplot's `set key` position: "outside right", "bottom left", ...
 };
 
 namespace plot_detail {
@@ -78,7 +79,7 @@ inline bool line_plot(const std::string& dir, const std::string& name, const Axe
             quoted(s.title);
   }
   write_csv(join(dir, name + ".csv"), head, columns);
-  write_text(join(dir, name + ".gp"), plot_detail::header(name + ".png", axes) + plot + "\n");
+  write_text(join(dir, name + ".gp"), plot_detail::header(name + ".png", axes) + "set key " + axes.key + "\n" + plot + "\n");
   return plot_detail::render_gnuplot(dir, name, {name + ".png"});
 }
 
