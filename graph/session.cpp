@@ -63,6 +63,7 @@ struct Session<T>::Plan {
     const Op<T>* op;
     std::vector<const Buffer<T>*> inputs;
     Buffer<T>* out;
+    int node;
   };
   std::vector<int> fetches;
   std::size_t batch_size = 0;
@@ -146,13 +147,17 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
       if (ids[i] != fetches[i].id()) return false;
     return true;
   };
-  if (last_plan_ && last_plan_->batch_size == batch_size && same_fetches(last_plan_->fetches)) return *last_plan_;
-  key_.clear();
-  for (const auto& f : fetches) key_.push_back(f.id());
-  auto key = std::make_pair(key_, batch_size);
-  auto it = plans_.find(key);
-  if (it == plans_.end()) it = plans_.emplace(key, compile(key_, batch_size)).first;
-  last_plan_ = it->second.get();
+  auto matches = [&](const Plan& p) { return p.batch_size == batch_size && same_fetches(p.fetches); };
+  if (last_plan_ && matches(*last_plan_)) return *last_plan_;
+  last_plan_ = nullptr;
+  for (auto& p : plans_)
+    if (matches(*p)) last_plan_ = p.get();
+  if (!last_plan_) {
+    std::vector<int> ids;
+    for (const auto& f : fetches) ids.push_back(f.id());
+    plans_.push_back(compile(ids, batch_size));
+    last_plan_ = plans_.back().get();
+  }
   return *last_plan_;
 }
 
@@ -249,7 +254,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     Buffer<T>& out = buffer(id);
     out.data = alias >= 0 ? buffer(d.inputs[static_cast<std::size_t>(alias)]).data
                           : plan->arena.get() + offset[static_cast<std::size_t>(id)];
-    typename Plan::Step step{d.op.get(), {}, &out};
+    typename Plan::Step step{d.op.get(), {}, &out, id};
     for (int in : d.inputs) step.inputs.push_back(&buffer(in));
     plan->steps.push_back(std::move(step));
   }
@@ -272,7 +277,11 @@ typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayR
   for (auto& step : plan.steps) {
     const int alias = step.op->alias_input();
     if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
-    step.op->forward(step.inputs, *step.out);
+    try {
+      step.op->forward(step.inputs, *step.out);
+    } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
+      throw Error("run: node " + describe(graph_.node(step.node)) + ": " + e.what());
+    }
   }
   return plan;
 }

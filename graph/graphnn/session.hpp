@@ -5,7 +5,6 @@
 // then only kernel calls on that memory.
 #include <cstddef>
 #include <initializer_list>
-#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -83,9 +82,8 @@ class Session {
 
   Graph<T>& graph_;
   std::unordered_map<int, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
-  std::map<std::pair<std::vector<int>, std::size_t>, std::unique_ptr<Plan>> plans_;
+  std::vector<std::unique_ptr<Plan>> plans_;  // few; searched without allocating
   Plan* last_plan_ = nullptr;
-  std::vector<int> key_;  // reused for plan look-ups
 };
 
 extern template class Session<float>;

@@ -1,0 +1,143 @@
+// Zero heap allocations per training step, counted by replacing malloc itself
+// (operator new, xtensor, libstdc++ and OpenBLAS all end up there).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include <graphnn/graphnn.hpp>
+#include <random>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GRAPHNN_COUNTS_ALLOCATIONS 0  // the sanitizer owns malloc
+#else
+#define GRAPHNN_COUNTS_ALLOCATIONS 1
+#include <cstddef>
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+}
+namespace {
+thread_local bool counting = false;
+long allocations = 0;
+void* counted(void* p) {
+  if (counting) ++allocations;
+  return p;
+}
+}  // namespace
+extern "C" {
+void* malloc(std::size_t n) { return counted(__libc_malloc(n)); }
+void* calloc(std::size_t n, std::size_t m) { return counted(__libc_calloc(n, m)); }
+void* realloc(void* p, std::size_t n) { return counted(__libc_realloc(p, n)); }
+void* aligned_alloc(std::size_t a, std::size_t n) { return counted(__libc_memalign(a, n)); }
+void* memalign(std::size_t a, std::size_t n) { return counted(__libc_memalign(a, n)); }
+int posix_memalign(void** out, std::size_t a, std::size_t n) {
+  *out = counted(__libc_memalign(a, n));
+  return *out ? 0 : 12;  // ENOMEM
+}
+}
+#endif
+
+namespace gn = graphnn;
+
+namespace {
+
+// Allocations made while `f` runs.
+template <class F>
+long allocations_during(F&& f) {
+#if GRAPHNN_COUNTS_ALLOCATIONS
+  allocations = 0;
+  counting = true;
+  f();
+  counting = false;
+  return allocations;
+#else
+  f();
+  return -1;
+#endif
+}
+
+template <class T>
+xt::xarray<T> random(std::mt19937& rng, std::vector<std::size_t> shape) {
+  xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
+  std::normal_distribution<double> d(0.0, 0.5);
+  for (auto& v : a) v = static_cast<T>(d(rng));
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("the counter sees allocations (the zero results below mean something)") {
+  if (!GRAPHNN_COUNTS_ALLOCATIONS) return;
+  const long n = allocations_during([] {
+    xt::xarray<double> a = xt::zeros<double>({100});
+    CHECK(a.size() == 100);
+  });
+  CHECK(n >= 1);
+}
+
+TEST_CASE_TEMPLATE("a raw session training step allocates nothing", T, float, double) {
+  if (!GRAPHNN_COUNTS_ALLOCATIONS) return;
+  std::mt19937 rng(3);
+  gn::Graph<T> g;
+  auto x = g.placeholder("x", {gn::batch, 20});
+  auto y = g.placeholder("y", {gn::batch, 5});
+  auto W1 = g.variable("W1", random<T>(rng, {20, 16}));
+  auto b1 = g.variable("b1", xt::zeros<T>({16}));
+  auto W2 = g.variable("W2", random<T>(rng, {16, 5}));
+  auto b2 = g.variable("b2", xt::zeros<T>({5}));
+  auto logits = gn::matmul(gn::relu(gn::matmul(x, W1) + b1), W2) + b2;
+  auto loss = gn::softmax_cross_entropy(logits, y);
+  const gn::Nodes<T> params{W1, b1, W2, b2};
+  gn::Adam<T> adam(1e-3);
+  const gn::Nodes<T> updates = adam.build(params, gn::gradients(loss, params));
+  gn::Session<T> s(g);
+
+  xt::xarray<T> X = random<T>(rng, {8, 20}), Y = xt::zeros<T>({8, 5});
+  xt::xarray<T> X3 = random<T>(rng, {3, 20}), Y3 = xt::zeros<T>({3, 5});
+  for (std::size_t r = 0; r < 8; ++r) Y(r, r % 5) = 1;
+  for (std::size_t r = 0; r < 3; ++r) Y3(r, r) = 1;
+  std::vector<xt::xarray<T>> out;
+  std::size_t step = 0;
+  auto train = [&](const xt::xarray<T>& xb, const xt::xarray<T>& yb) {
+    adam.prepare(s, ++step, 0);
+    s.run_targets(updates, {{x, xb}, {y, yb}});
+  };
+  // the first runs compile the plans (full batch, short last batch, loss fetch)
+  train(X, Y);
+  train(X3, Y3);
+  s.run({loss}, {{x, X}, {y, Y}}, out);
+
+  CHECK(allocations_during([&] {
+          for (int i = 0; i < 100; ++i) train(i % 4 == 3 ? X3 : X, i % 4 == 3 ? Y3 : Y);
+        }) == 0);
+  CHECK(allocations_during([&] {
+          for (int i = 0; i < 100; ++i) s.run({loss}, {{x, X}, {y, Y}}, out);
+        }) == 0);
+  CHECK(std::isfinite(double(out[0]())));
+}
+
+TEST_CASE("a Sequential fit step allocates nothing") {
+  if (!GRAPHNN_COUNTS_ALLOCATIONS) return;
+  // fit's set-up and its checkpoint allocate, the same number of times whatever
+  // the data size; 100 more steps must not add a single allocation.
+  std::mt19937 rng(5);
+  auto data = [&](std::size_t rows) {
+    gn::Dataset<double> d{random<double>(rng, {rows, 6}), xt::xarray<double>(xt::zeros<double>({rows, std::size_t{1}}))};
+    for (std::size_t r = 0; r < rows; ++r) d.y(r, 0) = d.x(r, 0) > 0 ? 1.0 : 0.0;
+    return d;
+  };
+  const auto small = data(200), large = data(600);
+  gn::Sequential<double> model(gn::Linear<double>(6, 8), gn::Activation<double>("tanh"), gn::Linear<double>(8, 1));
+  model.set_classifier("sigmoid").set_loss("binary_cross_entropy").set_optimizer(gn::SGD<double>(0.1, 0.9));
+  gn::FitOptions o;
+  o.epochs = 1;
+  o.batch_size = 4;  // 50 and 150 steps
+  o.verbose = false;
+  model.fit(small.x, small.y, o);  // builds the graph and compiles the plans
+  model.fit(large.x, large.y, o);
+  const long for_50 = allocations_during([&] { model.fit(small.x, small.y, o); });
+  const long for_150 = allocations_during([&] { model.fit(large.x, large.y, o); });
+  CHECK(for_50 > 0);  // the set-up is counted...
+  CHECK(for_150 == for_50);  // ...and the steps add nothing
+}
