@@ -7,13 +7,16 @@
 namespace graphnn {
 namespace {
 
-void gemm(bool ta, bool tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda,
-              b, ldb, 0.0f, c, n);
+// C = alpha op(A) op(B) + beta C, row-major.
+void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+          float beta, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+              b, ldb, beta, c, n);
 }
-void gemm(bool ta, bool tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double* c) {
-  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda,
-              b, ldb, 0.0, c, n);
+void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, int lda, const double* b, int ldb,
+          double beta, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda,
+              b, ldb, beta, c, n);
 }
 
 // Below this many multiply-adds a plain loop beats BLAS's fixed cost per call
@@ -23,13 +26,13 @@ constexpr std::size_t kSmallGemm = 256;
 // C = op(A) op(B) for tiny shapes; rows of C are built as sums of rows of op(B)
 // when op(B) rows are contiguous (the loop the compiler vectorises).
 template <class T>
-void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
-                const T* b, std::size_t ldb, T* c) {
+void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a, std::size_t lda,
+                const T* b, std::size_t ldb, T beta, T* c) {
   for (std::size_t i = 0; i < m; ++i) {
     T* ci = c + i * n;
-    for (std::size_t j = 0; j < n; ++j) ci[j] = T(0);
+    for (std::size_t j = 0; j < n; ++j) ci[j] = beta == T(0) ? T(0) : beta * ci[j];
     for (std::size_t p = 0; p < k; ++p) {
-      const T aip = ta ? a[p * lda + i] : a[i * lda + p];
+      const T aip = alpha * (ta ? a[p * lda + i] : a[i * lda + p]);
       if (tb) {
         for (std::size_t j = 0; j < n; ++j) ci[j] += aip * b[j * ldb + p];
       } else {
@@ -38,6 +41,19 @@ void small_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, c
       }
     }
   }
+}
+
+// out = alpha op(a) op(b) + beta out, by loop or BLAS by size.
+template <class T>
+void product(bool ta, bool tb, const Buffer<T>& a, const Buffer<T>& b, T alpha, T beta, Buffer<T>& out) {
+  const std::size_t m = out.dims[0], n = out.dims[1], k = a.dims[ta ? 0 : 1];
+  if (m == 0 || n == 0) return;
+  if (m * n * k <= kSmallGemm) {
+    small_gemm(ta, tb, m, n, k, alpha, a.data, a.dims[1], b.data, b.dims[1], beta, out.data);
+    return;
+  }
+  gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data, static_cast<int>(a.dims[1]),
+       b.data, static_cast<int>(b.dims[1]), beta, out.data);
 }
 
 template <class T>
@@ -58,21 +74,10 @@ class MatMul final : public Op<T> {
     return {m, n};
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    const Buffer<T>& a = *in[0];
-    const Buffer<T>& b = *in[1];
-    const std::size_t m = out.dims[0], n = out.dims[1], k = a.dims[ta_ ? 0 : 1];
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-      for (std::size_t i = 0; i < out.size; ++i) out.data[i] = T(0);
-      return;
-    }
-    if (m * n * k <= kSmallGemm) {
-      small_gemm(ta_, tb_, m, n, k, a.data, a.dims[1], b.data, b.dims[1], out.data);
-      return;
-    }
-    gemm(ta_, tb_, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a.data,
-         static_cast<int>(a.dims[1]), b.data, static_cast<int>(b.dims[1]), out.data);
+    product(ta_, tb_, *in[0], *in[1], T(1), T(0), out);
   }
+  bool transpose_a() const { return ta_; }
+  bool transpose_b() const { return tb_; }
   // As TensorFlow's MatMulGrad: each case keeps the products transpose-free.
   Nodes<T> backward(const GradArgs<T>& args) const override {
     const Node<T>&a = args.inputs[0], &b = args.inputs[1], &g = args.grad;
@@ -86,14 +91,48 @@ class MatMul final : public Op<T> {
   bool ta_, tb_;
 };
 
+// w -= lr op(a) op(b) as one accumulating GEMM (beta = 1): a plain SGD step
+// whose gradient is a matrix product never materialises the gradient.
+template <class T>
+class MatMulSgdUpdate final : public Op<T> {
+ public:
+  MatMulSgdUpdate(bool ta, bool tb) : ta_(ta), tb_(tb) {}
+  std::string type() const override { return "apply_sgd_matmul"; }
+  OpKind kind() const override { return OpKind::assign; }
+  int alias_input() const override { return 0; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 4);
+    if (MatMul<T>(ta_, tb_).infer({in[1], in[2]}) != in[0]) throw Error("the product does not have the variable's shape");
+    return in[0];
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    product(ta_, tb_, *in[1], *in[2], -in[3]->data[0], T(1), out);
+  }
+
+ private:
+  bool ta_, tb_;
+};
+
 }  // namespace
+
+template <class T>
+Node<T> fused_sgd_update(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr) {
+  if (!grad.valid()) return {};
+  const auto* mm = dynamic_cast<const MatMul<T>*>(grad.graph()->data(grad).op.get());
+  if (!mm) return {};
+  const std::vector<int>& in = grad.graph()->data(grad).inputs;
+  return kit::make<MatMulSgdUpdate<T>>(Nodes<T>{variable, grad.graph()->node(in[0]), grad.graph()->node(in[1]), lr},
+                                       mm->transpose_a(), mm->transpose_b());
+}
 
 template <class T>
 Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transpose_b) {
   return kit::make<MatMul<T>>(Nodes<T>{a, b}, transpose_a, transpose_b);
 }
 
-#define INSTANTIATE(T) template Node<T> matmul<T>(const Node<T>&, const Node<T>&, bool, bool);
+#define INSTANTIATE(T)                                                          \
+  template Node<T> matmul<T>(const Node<T>&, const Node<T>&, bool, bool);        \
+  template Node<T> fused_sgd_update<T>(const Node<T>&, const Node<T>&, const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 }  // namespace graphnn

@@ -109,6 +109,8 @@ template <class T>
 Node<T> apply_sgd(const Node<T>& var, const Node<T>& grad, const Node<T>& lr, const Node<T>& velocity, T momentum,
                   bool nesterov, T weight_decay) {
   check_variable(var, "apply_sgd", "the updated");
+  if (momentum == T(0) && weight_decay == T(0))
+    if (Node<T> fused = fused_sgd_update(var, grad, lr); fused.valid()) return fused;
   if (momentum == T(0)) return kit::make<ApplySgd<T>>(Nodes<T>{var, grad, lr}, momentum, nesterov, weight_decay);
   check_variable(velocity, "apply_sgd", "velocity");
   return kit::make<ApplySgd<T>>(Nodes<T>{var, grad, lr, velocity}, momentum, nesterov, weight_decay);

@@ -89,6 +89,9 @@ template <class T> Node<T> apply_sgd(const Node<T>& variable, const Node<T>& gra
 template <class T> Node<T> apply_adam(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
                                       const Node<T>& step, const Node<T>& m, const Node<T>& v, T beta1, T beta2,
                                       T epsilon, T weight_decay);
+// Plain SGD on a variable whose gradient is a matmul node: one accumulating
+// GEMM, w -= lr op(a) op(b); an empty Node when `grad` is not a product.
+template <class T> Node<T> fused_sgd_update(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr);
 template <class T> Node<T> apply_rmsprop(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
                                          const Node<T>& mean_square, T rho, T epsilon, T weight_decay);
 

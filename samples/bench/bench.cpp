@@ -8,7 +8,7 @@
 // data from default_rng(seed + 1), cycled. The forward pass is the textbook's
 // x @ W.T + b. So loss_first / loss_last can be compared with the anchors'.
 //
-// A step is one Session call running the assign_sub updates: run_targets,
+// A step is one Session call running the SGD update nodes: run_targets,
 // which copies nothing out (--fetch none, the default), or run fetching the
 // updated variables into reused arrays (--fetch updates); either way the steady
 // state allocates nothing. The first and the very last step also fetch the loss.
@@ -231,12 +231,15 @@ Timing train(const Config& c) {
   auto loss = c.loss == "mse" ? gn::mse(h, y) : gn::softmax_cross_entropy(h, y);
 
   const gn::Nodes<T> grads = gn::gradients(loss, params);
-  gn::Nodes<T> updates;
-  for (std::size_t i = 0; i < params.size(); ++i) updates.push_back(gn::assign_sub(params[i], grads[i] * T(c.lr)));
+  // Plain SGD as graphnn's optimizer builds it: one fused update node per variable
+  // (for a weight whose gradient is a product, one accumulating GEMM).
+  gn::SGD<T> sgd(c.lr);
+  const gn::Nodes<T> updates = sgd.build(params, grads);
   gn::Nodes<T> updates_and_loss = updates;
   updates_and_loss.push_back(loss);  // last, so the update outputs keep their slots (and arrays) in `out`
 
   gn::Session<T> s(g);
+  sgd.prepare(s, 1, 0);  // the learning rate is constant: set it once
   std::vector<xt::xarray<T>> out;
   std::size_t i = 0;
   const std::size_t last = std::size_t(c.warmup) + std::size_t(c.reps) * std::size_t(c.steps) - 1;
