@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include <cblas.h>
+
 #include <graphnn/graphnn.hpp>
 
 #include "numpy_random.hpp"
@@ -203,8 +205,52 @@ void make_data(const Config& c, std::vector<xt::xarray<T>>& xs, std::vector<xt::
 
 struct Timing {
   std::vector<double> us_per_step;  // one per repetition
+  std::vector<double> gemm_us_per_step;  // the step's GEMMs alone, one per repetition
   double loss_first = NAN, loss_last = NAN, minor_faults_per_step = 0;
 };
+
+void gemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
+              ta ? m : k, b, tb ? k : n, 0.0f, c, n);
+}
+void gemm(bool ta, bool tb, int m, int n, int k, const double* a, const double* b, double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a,
+              ta ? m : k, b, tb ? k : n, 0.0, c, n);
+}
+
+// The GEMM limit, as ../shared/bench/gemm.c --mlp defines it: per layer the
+// forward Y = X W^T, dW = D^T X, and dX = D W for every layer but the first,
+// timed alone with the same repetitions as the training step.
+template <class T>
+std::vector<double> gemm_limit(const Config& c) {
+  struct G {
+    bool ta, tb;
+    int m, n, k;
+    std::vector<T> a, b, out;
+  };
+  std::vector<G> gs;
+  auto add = [&](bool ta, bool tb, int m, int n, int k) {
+    gs.push_back({ta, tb, m, n, k, std::vector<T>(std::size_t(m) * k, T(0.01)), std::vector<T>(std::size_t(k) * n, T(0.02)),
+                  std::vector<T>(std::size_t(m) * n)});
+  };
+  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+    const int in = c.layers[l], out = c.layers[l + 1], b = c.batch;
+    add(false, true, b, out, in);  // forward
+    add(true, false, out, in, b);  // dW
+    if (l > 0) add(false, false, b, in, out);  // dX
+  }
+  auto step = [&] {
+    for (auto& g : gs) gemm(g.ta, g.tb, g.m, g.n, g.k, g.a.data(), g.b.data(), g.out.data());
+  };
+  for (int k = 0; k < c.warmup; ++k) step();
+  std::vector<double> us;
+  for (int r = 0; r < c.reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < c.steps; ++k) step();
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / c.steps);
+  }
+  return us;
+}
 
 template <class T>
 Timing train(const Config& c) {
@@ -269,6 +315,7 @@ Timing train(const Config& c) {
   }
   getrusage(RUSAGE_SELF, &after);
   t.minor_faults_per_step = double(after.ru_minflt - before.ru_minflt) / (double(c.reps) * c.steps);
+  t.gemm_us_per_step = gemm_limit<T>(c);
   return t;
 }
 
@@ -285,11 +332,17 @@ std::string env(const char* name) {
   return v ? str(v) : "null";
 }
 
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 void report(const Config& c, const Timing& t) {
   std::vector<double> sorted = t.us_per_step;
   std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  const double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const double median = median_of(t.us_per_step);
+  const double limit = median_of(t.gemm_us_per_step);
   double flops = 0;
   for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) flops += double(c.layers[l]) * double(c.layers[l + 1]);
   flops *= 6.0 * double(c.batch);  // forward, dW and dX gemm per layer
@@ -306,6 +359,7 @@ void report(const Config& c, const Timing& t) {
     << ",\"fetch\":" << str(c.fetch) << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
+    << ",\"gemm_limit_us_median\":" << num(limit) << ",\"limit_over_step\":" << num(limit / median, 4)
     << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
     << ",\"peak_rss_mb\":" << num(double(ru.ru_maxrss) / 1024.0) << ",\"loss_first\":" << num(t.loss_first, 17)
     << ",\"loss_last\":" << num(t.loss_last, 17)
