@@ -79,7 +79,8 @@ inline bool line_plot(const std::string& dir, const std::string& name, const Axe
             quoted(s.title);
   }
   write_csv(join(dir, name + ".csv"), head, columns);
-  write_text(join(dir, name + ".gp"), plot_detail::header(name + ".png", axes) + "set key " + axes.key + "\n" + plot + "\n");
+  const std::string key = "set key " + axes.key + "\n";
+  write_text(join(dir, name + ".gp"), plot_detail::header(name + ".png", axes) + key + plot + "\n");
   return plot_detail::render_gnuplot(dir, name, {name + ".png"});
 }
 
@@ -103,16 +104,27 @@ inline bool surface_plot(const std::string& dir, const std::string& name, const 
     mark_head.insert(mark_head.end(), {"mark" + std::to_string(i + 1) + "_x", "mark" + std::to_string(i + 1) + "_y"});
     mark_columns.insert(mark_columns.end(), {marks[i].x, marks[i].y});
     mark_plot += ", \\\n      " + quoted(name + "_marks.csv") + " skip 1 using " + std::to_string(2 * i + 1) + ":" +
-                 std::to_string(2 * i + 2) + ":(0) nocontour with " + marks[i].style + " title " + quoted(marks[i].title);
+                 std::to_string(2 * i + 2) + ":(0) nocontour with " + marks[i].style + " title " +
+                 quoted(marks[i].title);
   }
   if (!marks.empty()) write_csv(join(dir, name + "_marks.csv"), mark_head, mark_columns);
   const std::string data = quoted(name + ".csv") + " skip 1 using 1:2:3";
-  std::string gp = plot_detail::header(name + ".png", axes, "900,650") + "set zlabel " + quoted(axes.zlabel) +
-                   " rotate parallel\nset ticslevel 0\nset pm3d interpolate 2,2\nset palette rgb 33,13,10\nsplot " + data +
-                   " with pm3d notitle\n\nset output " + quoted(name + "_contour.png") +
-                   "\nset view map\nset contour base\nset cntrparam levels 20\nunset clabel\nset key bottom left box opaque\n"
-                   "splot " + data + " with pm3d notitle, \\\n      " + data +
-                   " nosurface with lines lc rgb 'black' notitle" + mark_plot + "\n";
+  const std::string surface = "set zlabel " + quoted(axes.zlabel) +
+                              " rotate parallel\n"
+                              "set ticslevel 0\n"
+                              "set pm3d interpolate 2,2\n"
+                              "set palette rgb 33,13,10\n"
+                              "splot " + data + " with pm3d notitle\n";
+  const std::string contour = "set output " + quoted(name + "_contour.png") +
+                              "\n"
+                              "set view map\n"
+                              "set contour base\n"
+                              "set cntrparam levels 20\n"
+                              "unset clabel\n"
+                              "set key bottom left box opaque\n"
+                              "splot " + data + " with pm3d notitle, \\\n      " + data +
+                              " nosurface with lines lc rgb 'black' notitle" + mark_plot + "\n";
+  const std::string gp = plot_detail::header(name + ".png", axes, "900,650") + surface + "\n" + contour;
   write_text(join(dir, name + ".gp"), gp);
   return plot_detail::render_gnuplot(dir, name, {name + ".png", name + "_contour.png"});
 }

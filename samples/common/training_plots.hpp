@@ -19,7 +19,8 @@ struct Run {
 
 inline void training_curves(const std::string& dir, const std::string& name, const std::string& title,
                             const std::vector<Run>& runs) {
-  auto curves = [&](const std::vector<double> graphnn::History::*train, const std::vector<double> graphnn::History::*val) {
+  using Column = const std::vector<double> graphnn::History::*;
+  auto curves = [&](Column train, Column val) {
     std::vector<Series> series;
     for (const Run& r : runs) {
       const std::vector<double> x(r.history.iteration.begin(), r.history.iteration.end());

@@ -49,7 +49,9 @@ const auto activator_f = [](const auto& z) { return z / (1.0 + xt::abs(z)); };
 const auto activator_df = [](const auto& z) { return 1.0 / xt::square(1.0 + xt::abs(z)); };
 const auto classifier_f = [](const auto& z) { return 0.5 + xt::atan(z) / pi; };
 const auto classifier_df = [](const auto& z) { return 1.0 / (pi * (1.0 + xt::square(z))); };
-const auto loss_f = [](const auto& a, const auto& y) { return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0); };
+const auto loss_f = [](const auto& a, const auto& y) {
+  return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0);
+};
 const auto loss_df = [](const auto& a, const auto& y) { return -y * xt::exp(1.0 - a) + (1.0 - y) * xt::exp(a); };
 
 // x ~ U(-1, 1), class 1 inside |x| < 0.4. No sample lies within `gap` of the two
@@ -194,7 +196,8 @@ int main(int argc, char** argv) {
       .add("samples", o.samples, "data set size (a fifth of it is held out for validation)")
       .add("lr", o.lr, "SGD learning rate")
       .add("out", o.out, "folder for the figures and their data")
-      .add("require-accuracy", o.require_accuracy, "exit with status 3 when the custom network's validation accuracy is below this");
+      .add("require-accuracy", o.require_accuracy,
+           "exit with status 3 when the custom network's validation accuracy is below this");
   flags.parse(argc, argv);
   const std::string dir = samples::output_dir(o.out);
 
@@ -235,7 +238,8 @@ int main(int argc, char** argv) {
   const Result b = train(standard, data, o, samples::join(dir, "standard_log.csv"), false);
   compare(a, b);
 
-  samples::training_curves(dir, "training", "custom vs standard network (each on its own loss)", {{"custom", a.history}, {"standard", b.history}});
+  samples::training_curves(dir, "training", "custom vs standard network (each on its own loss)",
+                           {{"custom", a.history}, {"standard", b.history}});
   draw_fit(dir, data, custom, standard);
   samples::print_written(dir);
 

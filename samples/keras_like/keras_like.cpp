@@ -180,8 +180,8 @@ void draw_regions(const std::string& dir, gn::Sequential<double>& model, const g
       if (d.y(i, 0) == c) points.x.push_back(d.x(i, 0)), points.y.push_back(d.x(i, 1));
     series.push_back(points);
   }
-  samples::line_plot(dir, "classification_regions", {"classification: predicted class over the plane", "x1", "x2", "", false, "outside right"},
-                     series);
+  const samples::Axes axes{"classification: predicted class over the plane", "x1", "x2", "", false, "outside right"};
+  samples::line_plot(dir, "classification_regions", axes, series);
 }
 
 Outcome classification(const Options& o, const std::string& dir) {
@@ -211,16 +211,18 @@ Outcome classification(const Options& o, const std::string& dir) {
 int main(int argc, char** argv) {
   Options o;
   samples::Flags flags("keras_like",
-                       "Keras-like models: add layers, fit on mini-batches with a validation split, save, load, predict.\n"
-                       "A regression of a 1-D curve and a three-class classification.");
+                       "Keras-like models: add layers, fit on mini-batches with a validation split, save, load,\n"
+                       "predict. A regression of a 1-D curve and a three-class classification.");
   flags.add("seed", o.seed, "seed of the data, the weights, the split and the shuffling")
       .add("epochs", o.epochs, "passes over the training data (both tasks)")
       .add("batch-size", o.batch_size, "rows per mini-batch")
       .add("validation", o.validation, "share of the data held out for validation")
       .add("lr", o.lr, "Adam learning rate")
       .add("out", o.out, "folder for the models, figures and their data")
-      .add("require-accuracy", o.require_accuracy, "exit with status 3 when the classification's validation accuracy is below this")
-      .add("require-loss", o.require_loss, "exit with status 3 when the regression's validation loss is above this (0: no limit)");
+      .add("require-accuracy", o.require_accuracy,
+           "exit with status 3 when the classification's validation accuracy is below this")
+      .add("require-loss", o.require_loss,
+           "exit with status 3 when the regression's validation loss is above this (0: no limit)");
   flags.parse(argc, argv);
   const std::string dir = samples::output_dir(o.out);
 
