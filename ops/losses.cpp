@@ -105,7 +105,9 @@ class SoftmaxCrossEntropy final : public Op<T> {
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const Node<T>&z = a.inputs[0], &y = a.inputs[1];
     const Node<T> per_row = mean_grad(a.grad, z) * static_cast<T>(z.shape()[1]);  // g / rows
-    return {(softmax(z) - y) * per_row, -(log_softmax(z) * per_row)};
+    // d/dz is softmax(z) * sum(y) - y: rows of y need not sum to 1 (smoothed or weighted labels)
+    const Node<T> row_mass = expand_dims(reduce_sum(y, -1), -1);
+    return {(softmax(z) * row_mass - y) * per_row, -(log_softmax(z) * per_row)};
   }
 };
 
