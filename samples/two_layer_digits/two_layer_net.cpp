@@ -47,11 +47,11 @@ std::vector<xt::xarray<double>> TwoLayerNet::symbolic_gradient(const xt::xarray<
 }
 
 NumericalGradient TwoLayerNet::numerical_gradient(const xt::xarray<double>& xv, const xt::xarray<double>& tv,
-                                                  double h, std::size_t max_elements) {
+                                                  double h, std::size_t min_elements) {
   NumericalGradient n;
   n.total = parameter_count();
-  // Every stride-th element of each parameter: all of b1 and b2, a spread of W1 and W2.
-  const std::size_t stride = max_elements == 0 || max_elements >= n.total ? 1 : (n.total + max_elements - 1) / max_elements;
+  // Every stride-th element of each parameter: at least min_elements in all, spread over every parameter.
+  const std::size_t stride = min_elements == 0 || min_elements >= n.total ? 1 : n.total / min_elements;
   const auto start = std::chrono::steady_clock::now();
   for (const gn::Node<double>& p : params) {
     double* w = session_->variable_data(p);

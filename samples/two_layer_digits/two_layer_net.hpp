@@ -37,10 +37,11 @@ class TwoLayerNet {
   double loss(const xt::xarray<double>& x, const xt::xarray<double>& t);
   // dloss/dparameter for W1, b1, W2, b2 by one forward and backward run.
   std::vector<xt::xarray<double>> symbolic_gradient(const xt::xarray<double>& x, const xt::xarray<double>& t);
-  // (f(p + h) - f(p - h)) / 2h for `max_elements` elements spread over all
-  // parameters in proportion to their size (0: every element, as the seed does).
+  // (f(p + h) - f(p - h)) / 2h for every k-th element of every parameter, k
+  // chosen so that at least (and about) `min_elements` are visited (0: every
+  // element, as the seed does).
   NumericalGradient numerical_gradient(const xt::xarray<double>& x, const xt::xarray<double>& t, double h,
-                                       std::size_t max_elements);
+                                       std::size_t min_elements);
   // One SGD step on a mini-batch (`step` counts from 1).
   void train_step(const xt::xarray<double>& x, const xt::xarray<double>& t, std::size_t step, std::size_t epoch);
   // Mean loss and accuracy over a data set (t one-hot), in batches.
