@@ -219,6 +219,22 @@ TEST_CASE("loss_landscape program: reduced run writes its figures and names dead
   CHECK(lines == 1 + 21 * 22);
 }
 
+TEST_CASE("loss_landscape program: without gnuplot and dot it writes data and scripts and says so") {
+  TempDir out;
+  const Result r = run("/usr/bin/env PATH=/nonexistent " +
+                       sample(LOSS_LANDSCAPE_EXE, "--epochs 20 --samples 40 --trials 2 --grid 5 --out " +
+                                                      samples::shell_quote(out.path)));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  CHECK(r.output.find("gnuplot not found: wrote landscape_relu_wide.csv and landscape_relu_wide.gp") !=
+        std::string::npos);
+  CHECK(r.output.find("graphviz (dot) not found: wrote graph.dot") != std::string::npos);
+  CHECK(nonempty(out / "fits.gp"));
+  CHECK(nonempty(out / "graph.dot"));
+  CHECK(!fs::exists(out / "fits.png"));
+  CHECK(!fs::exists(out / "graph.png"));
+}
+
 TEST_CASE("loss_landscape program: --help and bad values") {
   const Result help = run(sample(LOSS_LANDSCAPE_EXE, "--help"));
   CHECK(help.status == 0);

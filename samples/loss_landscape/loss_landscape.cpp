@@ -170,8 +170,10 @@ int main(int argc, char** argv) {
     for (const SilentUnit& u : r.silent_at_end)
       if (named++ < 4) std::cout << "  ReLU seed " << r.seed << ": " << describe_dead_unit(u) << "\n";
   if (named > 4) std::cout << "  ... " << named - 4 << " more dead units in the ReLU runs above\n";
-  std::cout << "  Weights that start positive keep every unit alive at the start (with x >= 0, z = w x >= 0);\n"
-               "  LeakyReLU still passes alpha times the gradient, so silent units come back to life.\n";
+  std::cout << "  Weights that start positive keep every unit alive at the start (x >= 0, so z = w x >= 0), but a\n"
+               "  large early step can still push a bias down and kill a unit (the textbook's second cause), and a\n"
+               "  run whose kinks leave [0, 1] is a straight line. LeakyReLU passes alpha times the gradient to\n"
+               "  silent units, so they come back to life.\n";
 
   // The ReLU net of the pictures: the best run, as the textbook shows its lucky 4th case.
   const bool positive_wins = positive.best().val_loss < relu.best().val_loss;
