@@ -20,6 +20,7 @@ using test::Rng;
 namespace {
 
 using Build = std::function<N(const gn::Nodes<double>&)>;
+using V = const gn::Nodes<double>&;  // the inputs a Build sees
 
 Arr matmul_ref(const Arr& a, const Arr& b) {
   Arr c = xt::zeros<double>({a.shape()[0], b.shape()[1]});
@@ -130,7 +131,8 @@ void second_order(Rng& rng, const std::vector<Arr>& values, const Build& f) {
   const gn::Nodes<double> g1 = gn::gradients(loss, vars);
   N loss2;
   for (std::size_t i = 0; i < vars.size(); ++i) {
-    const N term = gn::reduce_sum(g1[i] * g.constant("R2_" + std::to_string(i), test::random_away(rng, test::dims_of(values[i]), 0.5, 1.5)));
+    const Arr R2 = test::random_away(rng, test::dims_of(values[i]), 0.5, 1.5);
+    const N term = gn::reduce_sum(g1[i] * g.constant("R2_" + std::to_string(i), R2));
     loss2 = loss2.valid() ? loss2 + term : term;
   }
   gn::Session<double> s(g);
@@ -143,40 +145,48 @@ TEST_CASE("gradients: second derivatives match numerical differences of the firs
   for (int trial = 0; trial < 3; ++trial) {
     const std::size_t r = test::dim(rng, 2), c = test::dim(rng, 2), k = test::dim(rng, 2);
     const gn::Dims d{r, c};
-    second_order(rng, {test::random(rng, d, -2, 2)}, [](const gn::Nodes<double>& v) { return gn::tanh(v[0]); });
-    second_order(rng, {test::random(rng, d, -3, 3)}, [](const gn::Nodes<double>& v) { return gn::sigmoid(v[0]); });
-    second_order(rng, {test::random(rng, d, -2, 2)}, [](const gn::Nodes<double>& v) { return gn::exp(v[0]); });
-    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](const gn::Nodes<double>& v) { return gn::log(v[0]); });
+    second_order(rng, {test::random(rng, d, -2, 2)}, [](V v) { return gn::tanh(v[0]); });
+    second_order(rng, {test::random(rng, d, -3, 3)}, [](V v) { return gn::sigmoid(v[0]); });
+    second_order(rng, {test::random(rng, d, -2, 2)}, [](V v) { return gn::exp(v[0]); });
+    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](V v) { return gn::log(v[0]); });
     second_order(rng, {test::random(rng, d, -2, 2), test::random(rng, d, -2, 2)},
-                 [](const gn::Nodes<double>& v) { return v[0] * v[0] * v[1]; });
+                 [](V v) { return v[0] * v[0] * v[1]; });
     second_order(rng, {test::random(rng, d, -2, 2), test::random(rng, {c}, -2, 2)},
-                 [](const gn::Nodes<double>& v) { return v[0] * v[1] * v[1]; });  // broadcast mul
+                 [](V v) { return v[0] * v[1] * v[1]; });  // broadcast mul
     for (int flags = 0; flags < 4; ++flags) {
       const bool ta = flags & 1, tb = flags & 2;
       INFO("transpose_a " << ta << " transpose_b " << tb);
       const Arr a = test::random(rng, ta ? gn::Dims{k, r} : gn::Dims{r, k});
       const Arr b = test::random(rng, tb ? gn::Dims{c, k} : gn::Dims{k, c});
-      second_order(rng, {a, b}, [=](const gn::Nodes<double>& v) { return gn::square(gn::matmul(v[0], v[1], ta, tb)); });
+      second_order(rng, {a, b}, [=](V v) { return gn::square(gn::matmul(v[0], v[1], ta, tb)); });
     }
+    // the fused activation gradients (relu_grad, tanh_grad, sigmoid_grad) in both of their inputs:
+    // the factor v1 makes the incoming gradient depend on a variable too
+    const Arr away = test::random_away(rng, d, 0.1, 2), other = test::random(rng, d, -2, 2);
+    second_order(rng, {away, other}, [](V v) { return gn::relu(v[0]) * v[1]; });
+    second_order(rng, {away, other}, [](V v) { return gn::leaky_relu(v[0], 0.2) * v[1]; });
+    second_order(rng, {away, other}, [](V v) { return gn::tanh(v[0]) * v[1]; });
+    second_order(rng, {away, other}, [](V v) { return gn::sigmoid(v[0]) * v[1]; });
+    second_order(rng, {away, other}, [](V v) { return gn::abs(v[0]) * v[1]; });
     // more of the gradient rules written with graph ops
-    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](const gn::Nodes<double>& v) { return gn::sqrt(v[0]); });
-    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](const gn::Nodes<double>& v) { return gn::pow(v[0], -1.5); });
+    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](V v) { return gn::sqrt(v[0]); });
+    second_order(rng, {test::random(rng, d, 0.3, 3)}, [](V v) { return gn::pow(v[0], -1.5); });
     second_order(rng, {test::random(rng, d, -2, 2), test::random_away(rng, d, 0.5, 2)},
-                 [](const gn::Nodes<double>& v) { return v[0] / v[1]; });
-    second_order(rng, {test::random(rng, d, -3, 3)}, [](const gn::Nodes<double>& v) { return gn::softplus(v[0]); });
-    second_order(rng, {test::random(rng, d, -3, 3)}, [](const gn::Nodes<double>& v) { return gn::softmax(v[0]); });
-    second_order(rng, {test::random(rng, d, -3, 3)}, [](const gn::Nodes<double>& v) { return gn::log_softmax(v[0]); });
-    second_order(rng, {test::random(rng, d, -2, 2)}, [](const gn::Nodes<double>& v) { return gn::square(gn::reduce_mean(v[0], -1)); });
+                 [](V v) { return v[0] / v[1]; });
+    second_order(rng, {test::random(rng, d, -3, 3)}, [](V v) { return gn::softplus(v[0]); });
+    second_order(rng, {test::random(rng, d, -3, 3)}, [](V v) { return gn::softmax(v[0]); });
+    second_order(rng, {test::random(rng, d, -3, 3)}, [](V v) { return gn::log_softmax(v[0]); });
+    second_order(rng, {test::random(rng, d, -2, 2)}, [](V v) { return gn::square(gn::reduce_mean(v[0], -1)); });
     const gn::Shape flipped{static_cast<std::int64_t>(c), static_cast<std::int64_t>(r)};
     second_order(rng, {test::random(rng, d, -2, 2)},
-                 [&](const gn::Nodes<double>& v) { return gn::tanh(gn::transpose(gn::reshape(v[0], flipped))); });
+                 [&](V v) { return gn::tanh(gn::transpose(gn::reshape(v[0], flipped))); });
     second_order(rng, {test::random(rng, d, -2, 2), test::random(rng, d, 0, 1)},
-                 [](const gn::Nodes<double>& v) { return gn::mse(gn::tanh(v[0]), v[1]); });
+                 [](V v) { return gn::mse(gn::tanh(v[0]), v[1]); });
     second_order(rng, {test::random(rng, d, -3, 3), test::random(rng, d, 0, 1)},
-                 [](const gn::Nodes<double>& v) { return gn::sigmoid_cross_entropy(v[0], v[1]); });
+                 [](V v) { return gn::sigmoid_cross_entropy(v[0], v[1]); });
     second_order(rng, {test::random(rng, d, -3, 3), test::random(rng, d, 0, 1)},
-                 [](const gn::Nodes<double>& v) { return gn::softmax_cross_entropy(v[0], v[1]); });
-    second_order(rng, {test::random(rng, d, -3, 3)}, [&](const gn::Nodes<double>& v) {
+                 [](V v) { return gn::softmax_cross_entropy(v[0], v[1]); });
+    second_order(rng, {test::random(rng, d, -3, 3)}, [&](V v) {
       Arr ids = xt::zeros<double>({r});
       for (auto& id : ids) id = static_cast<double>(std::uniform_int_distribution<std::size_t>(0, c - 1)(rng));
       return gn::sparse_softmax_cross_entropy(v[0], v[0].graph()->constant("ids", ids));
@@ -562,7 +572,8 @@ TEST_CASE("errors: variables in a session") {
   auto c = g.constant("c", Arr{1.0});
   auto h = gn::matmul(x, W);
   gn::Session<double> s(g);
-  CHECK_ERROR(s.assign(W, Arr(xt::zeros<double>({3}))), "assign: variable 'W1' [2, 4] cannot take a value of shape [3]");
+  CHECK_ERROR(s.assign(W, Arr(xt::zeros<double>({3}))),
+              "assign: variable 'W1' [2, 4] cannot take a value of shape [3]");
   CHECK_ERROR(s.assign(W, Arr(xt::zeros<double>({4, 2}))), "'W1' [2, 4]", "shape [4, 2]");
   CHECK_ERROR(s.value(x), "value: 'x' [batch, 2] is not a variable");
   CHECK_ERROR(s.assign(c, Arr{2.0}), "assign: 'c' [1] is not a variable");
@@ -583,7 +594,8 @@ TEST_CASE("errors: class ids are checked when the loss runs") {
   CHECK_ERROR(s.run({loss}, {{z, Z}, {ids, out_of_range}}), "sparse_softmax_cross_entropy", "'" + loss.name() + "'",
               "class id 3", "row 1", "[0, 3)");
   CHECK_ERROR(s.run({loss}, {{z, Z}, {ids, negative}}), "sparse_softmax_cross_entropy", "class id -1", "row 0");
-  CHECK_ERROR(s.run({loss}, {{z, Z}, {ids, fraction}}), "sparse_softmax_cross_entropy", "class id 1.5", "not an integer");
+  CHECK_ERROR(s.run({loss}, {{z, Z}, {ids, fraction}}), "sparse_softmax_cross_entropy", "class id 1.5",
+              "not an integer");
   CHECK_ERROR(s.run({onehot}, {{ids, out_of_range}}), "one_hot", "'" + onehot.name() + "'", "class id 3");
   CHECK(s.run({loss}, {{z, Z}, {ids, good}})[0]() == doctest::Approx(std::log(3.0)));
 }
