@@ -27,11 +27,11 @@ double curve(double x) { return 0.45 + 0.55 * std::tanh(7 * (x - 0.3)) - 0.3 * s
 CurveData make_curve_data(std::size_t n, double noise, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
-  std::normal_distribution<double> e(0, noise);
+  std::normal_distribution<double> e(0, 1);
   CurveData d{xt::empty<double>({n, std::size_t{1}}), xt::empty<double>({n, std::size_t{1}})};
   for (std::size_t i = 0; i < n; ++i) {
     d.x(i, 0) = u(rng);
-    d.y(i, 0) = curve(d.x(i, 0)) + e(rng);
+    d.y(i, 0) = curve(d.x(i, 0)) + noise * e(rng);
   }
   return d;
 }

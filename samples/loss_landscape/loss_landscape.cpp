@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
       .add("leaky-alpha", o.leaky_alpha, "LeakyReLU slope for negative inputs")
       .add("out", o.out, "output folder");
   flags.parse(argc, argv);
-  if (o.epochs == 0 || o.samples < 2 || o.batch == 0 || o.grid < 2 || o.trials == 0) {
-    std::cerr << "loss_landscape: --epochs, --batch and --trials must be at least 1, --samples and --grid at least 2\n";
+  if (o.epochs == 0 || o.samples < 2 || o.batch == 0 || o.grid < 2 || o.trials == 0 || !(o.noise >= 0)) {
+    std::cerr << "loss_landscape: --epochs, --batch and --trials must be at least 1, --samples and --grid at least 2,"
+                 " --noise not negative\n";
     return 2;
   }
   const std::string dir = samples::output_dir(o.out);
