@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   restore(leaky_net, leaky.best());
   fits.push_back({"LeakyReLU (seed " + std::to_string(leaky.best().seed) + ")", xs, column(leaky_net.predict(grid_x)),
                   "lines lw 2 dt 3"});
-  samples::line_plot(dir, "fits", {"1-2-1 network fits", "x", "y"}, fits);
+  samples::line_plot(dir, "fits", {"1-2-1 network fits", "x", "y", "", false, "bottom right"}, fits);
   samples::training_curves(dir, "training", "1-2-1 network, SGD lr " + fmt(o.lr),
                            {{"Tanh", tanh_history}, {"ReLU", relu_history}});
   samples::graph_picture(dir, "graph", gn::to_dot(tanh_net.graph()));

@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
 
   samples::line_plot(dir, "training_loss", {"TwoLayerNet: cross-entropy loss", "epoch", "loss"},
                      {{"train", epochs, train_loss, "linespoints pt 7"}, {"test", epochs, test_loss, "linespoints pt 7"}});
-  samples::line_plot(dir, "training_accuracy", {"TwoLayerNet: accuracy", "epoch", "accuracy"},
+  samples::line_plot(dir, "training_accuracy", {"TwoLayerNet: accuracy", "epoch", "accuracy", "", false, "bottom right"},
                      {{"train", epochs, train_acc, "linespoints pt 7"}, {"test", epochs, test_acc, "linespoints pt 7"}});
   std::cout << "\n";
   samples::print_written(dir);
