@@ -33,6 +33,7 @@ Nodes<T> Optimizer<T>::build(const Nodes<T>& params, const Nodes<T>& grads) {
     prefix_ = "optimizer" + std::to_string(g.size()) + "/";  // unique if built twice
     lr_var_ = g.variable(prefix_ + "lr", xt::xarray<T>(static_cast<T>(lr_)));
     step_var_ = g.variable(prefix_ + "step", xt::xarray<T>(T(0)));
+    slots_.clear();
   }
   for (std::size_t i = 0; i < params.size(); ++i) updates.push_back(update(params[i], grads[i]));
   return updates;
@@ -46,7 +47,11 @@ void Optimizer<T>::prepare(Session<T>& session, std::size_t step, std::size_t ep
 
 template <class T>
 Node<T> Optimizer<T>::slot(const Node<T>& param, const std::string& name) {
-  return param.graph()->variable(prefix_ + param.name() + "/" + name, xt::zeros<T>(resolve(param.shape(), 0)));
+  const std::string full = prefix_ + param.name() + "/" + name;
+  auto it = slots_.find(full);
+  if (it == slots_.end())
+    it = slots_.emplace(full, param.graph()->variable(full, xt::zeros<T>(resolve(param.shape(), 0)))).first;
+  return it->second;
 }
 
 template <class T>

@@ -25,13 +25,14 @@ struct Sequential<T>::Impl {
 
   // The graph, built on first use.
   std::unique_ptr<Graph<T>> graph;
+  std::vector<std::unique_ptr<Graph<T>>> failed;  // kept alive: layers may still hold their nodes
   std::unique_ptr<Session<T>> session;
   std::size_t features = 0;
   Node<T> x, logits_train, logits_eval, output;
   Nodes<T> layer_outputs;  // inference path, for summary()
 
   // The training part, built per label width.
-  std::size_t label_cols = 0;
+  std::size_t label_cols = 0, label_placeholders = 0;
   Node<T> y, loss_train, loss_eval;
   Nodes<T> updates;
   std::shared_ptr<Optimizer<T>> built_optimizer;
@@ -60,6 +61,26 @@ struct Sequential<T>::Impl {
     }
     if (layers.empty()) throw Error("Sequential: add layers before using the model");
     graph = std::make_unique<Graph<T>>();
+    try {
+      build_graph(input_features);
+    } catch (...) {
+      // A failed build (say, data of the wrong width) leaves the model unbuilt;
+      // the next one starts a new graph, in which the layers build anew.
+      failed.push_back(std::move(graph));
+      layer_outputs.clear();
+      throw;
+    }
+  }
+
+  // Builds a model not used yet when its first layer tells the input width.
+  void build_unused(const std::string& what, const std::string& why) {
+    if (graph) return;
+    const auto* first = layers.empty() ? nullptr : dynamic_cast<const Linear<T>*>(layers.front().get());
+    if (!first) throw Error(what + ": " + why + "; call fit or predict first");
+    build(first->in());
+  }
+
+  void build_graph(std::size_t input_features) {
     features = input_features;
     x = graph->placeholder("x", {batch, static_cast<std::int64_t>(input_features)});
     std::mt19937_64 rng(seed);
@@ -80,36 +101,42 @@ struct Sequential<T>::Impl {
     session = std::make_unique<Session<T>>(*graph);
   }
 
-  Node<T> loss_of(const Node<T>& logits) {
+  Node<T> loss_of(const Node<T>& logits, const Node<T>& labels, std::size_t cols) {
     const auto outputs = static_cast<std::size_t>(logits.shape()[1]);
     if (loss_name == "cross_entropy") {
       if (classifier_name != "softmax")
         throw Error("set_loss: cross_entropy needs the softmax classifier (set_classifier(\"softmax\"))");
-      if (label_cols == outputs) return softmax_cross_entropy(logits, y);
-      if (label_cols == 1 && outputs > 1) return sparse_softmax_cross_entropy(logits, y);
+      if (cols == outputs) return softmax_cross_entropy(logits, labels);
+      if (cols == 1 && outputs > 1) return sparse_softmax_cross_entropy(logits, labels);
     }
-    if (label_cols != outputs)
-      throw Error("fit: the labels have " + std::to_string(label_cols) + " columns but the model outputs " +
+    if (cols != outputs)
+      throw Error("fit: the labels have " + std::to_string(cols) + " columns but the model outputs " +
                   std::to_string(outputs) + (loss_name == "cross_entropy" ? " (give one-hot rows or one class id per row)" : ""));
     const Node<T> p = classifier(logits);
-    if (custom_loss) return (*custom_loss)(p, y);
-    if (loss_name == "mse") return mse(p, y);
-    if (loss_name == "binary_cross_entropy") return binary_cross_entropy(p, y);  // from logits when p is sigmoid
+    if (custom_loss) return (*custom_loss)(p, labels);
+    if (loss_name == "mse") return mse(p, labels);
+    if (loss_name == "binary_cross_entropy") return binary_cross_entropy(p, labels);  // from logits when p is sigmoid
     throw Error("set_loss: unknown loss '" + loss_name + "'");
   }
 
+  // Changes nothing when it throws (labels that do not fit the model), so the
+  // model keeps working with good labels afterwards.
   void build_training(std::size_t labels) {
     if (labels == label_cols && built_optimizer == optimizer) return;
+    Node<T> new_y = y, train = loss_train, eval = loss_eval;
     if (labels != label_cols) {
-      label_cols = labels;
-      y = graph->placeholder("y" + (graph->size() > 0 && y.valid() ? "_" + std::to_string(graph->size()) : std::string()),
-                             {batch, static_cast<std::int64_t>(labels)});
-      loss_train = loss_of(logits_train);
-      loss_eval = has_dropout() ? loss_of(logits_eval) : loss_train;
+      new_y = graph->placeholder(label_placeholders++ == 0 ? "y" : "y_" + std::to_string(graph->size()),
+                                 {batch, static_cast<std::int64_t>(labels)});
+      train = loss_of(logits_train, new_y, labels);
+      eval = has_dropout() ? loss_of(logits_eval, new_y, labels) : train;
     }
     const Nodes<T> params = parameters();
-    updates = optimizer->build(params, gradients(loss_train, params));
+    updates = optimizer->build(params, gradients(train, params));
     built_optimizer = optimizer;
+    label_cols = labels;
+    y = new_y;
+    loss_train = train;
+    loss_eval = eval;
   }
 
   xt::xarray<T> normalized(const xt::xarray<T>& data) const {
@@ -315,7 +342,11 @@ Sequential<T>& Sequential<T>::add(const ElementwiseFn<T>& activation) {
 template <class T>
 Sequential<T>& Sequential<T>::set_classifier(const std::string& name) {
   impl_->require_unbuilt("set_classifier");
-  impl_->classifier = activation_by_name<T>(name);
+  try {
+    impl_->classifier = activation_by_name<T>(name);
+  } catch (const Error& e) {
+    throw Error(std::string("set_classifier: ") + e.what());
+  }
   impl_->classifier_name = name;
   return *this;
 }
@@ -378,11 +409,7 @@ Sequential<T>& Sequential<T>::set_normalizer(Normalizer<T> normalizer) {
 template <class T>
 void Sequential<T>::summary(std::ostream& os) {
   Impl& m = *impl_;
-  if (!m.graph) {
-    const auto* first = m.layers.empty() ? nullptr : dynamic_cast<const Linear<T>*>(m.layers.front().get());
-    if (!first) throw Error("summary: the input width is not known yet (the first layer is not Linear); call fit or predict first");
-    m.build(first->in());
-  }
+  m.build_unused("summary", "the input width is not known yet (the first layer is not Linear)");
   const Nodes<T>& outs = m.layer_outputs;
   os << std::left << std::setw(34) << "layer" << std::setw(18) << "output shape" << "parameters\n";
   std::size_t total = 0;
@@ -441,11 +468,7 @@ xt::xarray<T> Sequential<T>::predict_classes(const xt::xarray<T>& x, std::size_t
 
 template <class T>
 void Sequential<T>::save(const std::string& path) {
-  if (!impl_->graph) {
-    const auto* first = impl_->layers.empty() ? nullptr : dynamic_cast<const Linear<T>*>(impl_->layers.front().get());
-    if (!first) throw Error("save: the model has no weights yet; fit or predict first");
-    impl_->build(first->in());
-  }
+  impl_->build_unused("save", "the model has no weights yet");
   write_model_file(path, sizeof(T), impl_->payload());
 }
 
@@ -454,6 +477,14 @@ Sequential<T> Sequential<T>::load(const std::string& path) {
   const std::vector<char> bytes = read_model_file(path, sizeof(T));
   ByteReader r(bytes.data(), bytes.size(), "load '" + path + "'");
   Sequential model;
+  // Names the file in errors about its contents (an unknown layer kind or custom op).
+  auto from_file = [&](auto&& step) {
+    try {
+      step();
+    } catch (const Error& e) {
+      throw Error("load '" + path + "': " + e.what());
+    }
+  };
   const std::size_t features = r.u64();
   const std::uint32_t layer_count = r.u32();
   for (std::uint32_t i = 0; i < layer_count; ++i) {
@@ -464,10 +495,11 @@ Sequential<T> Sequential<T>::load(const std::string& path) {
       std::string key = r.str();
       config[key] = r.str();
     }
-    model.add(make_layer<T>(kind, config));
+    from_file([&] { model.add(make_layer<T>(kind, config)); });
   }
-  model.set_classifier(r.str());
-  model.set_loss(r.str());
+  const std::string classifier = r.str(), loss = r.str();
+  from_file([&] { model.set_classifier(classifier); });
+  from_file([&] { model.set_loss(loss); });
   const std::string norm_kind = r.str();
   xt::xarray<T> offset = r.tensor<T>();
   xt::xarray<T> scale = r.tensor<T>();
@@ -497,12 +529,26 @@ std::string npy_path(const std::string& dir, std::string name) {
 
 template <class T>
 void Sequential<T>::export_npy(const std::string& dir) {
+  impl_->build_unused("export_npy", "the model has no weights yet");
   for (const auto& p : parameters()) save_npy(npy_path(dir, p.name()), impl_->session->value(p));
 }
 
 template <class T>
 void Sequential<T>::import_npy(const std::string& dir) {
-  for (const auto& p : parameters()) impl_->session->assign(p, load_npy<T>(npy_path(dir, p.name())));
+  impl_->build_unused("import_npy", "the model has no variables to import into yet");
+  // All files are read and checked before any variable changes.
+  const Nodes<T> params = parameters();
+  std::vector<xt::xarray<T>> values;
+  for (const auto& p : params) {
+    const std::string file = npy_path(dir, p.name());
+    values.push_back(load_npy<T>(file));
+    const auto& now = impl_->session->value(p).shape();
+    const auto& got = values.back().shape();
+    if (!std::equal(now.begin(), now.end(), got.begin(), got.end()))
+      throw Error("import_npy '" + file + "': shape " + to_string(Dims(got.begin(), got.end())) +
+                  " does not fit variable " + describe(p));
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) impl_->session->assign(params[i], values[i]);
 }
 
 template <class T>

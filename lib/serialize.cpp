@@ -100,6 +100,7 @@ void ByteWriter::tensor(const xt::xarray<T>& a) {
 
 void ByteReader::raw(void* out, std::size_t n) {
   if (static_cast<std::size_t>(end_ - p_) < n) throw Error(what_ + ": data ends early (truncated)");
+  if (n == 0) return;  // an empty tensor's data() may be null, which memcpy must not get
   std::memcpy(out, p_, n);
   p_ += n;
 }
@@ -223,7 +224,7 @@ xt::xarray<T> load_npy(const std::string& path) {
   if (bytes.size() != 10 + hlen + n * sizeof(T))
     throw Error(what + ": file is truncated (expected " + std::to_string(n) + " values)");
   xt::xarray<T> a = xt::xarray<T>::from_shape(shape);
-  std::memcpy(a.data(), bytes.data() + 10 + hlen, n * sizeof(T));
+  if (n > 0) std::memcpy(a.data(), bytes.data() + 10 + hlen, n * sizeof(T));
   return a;
 }
 

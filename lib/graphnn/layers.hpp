@@ -1,7 +1,7 @@
 #pragma once
 // Layers: small objects that build their nodes on an input node. A layer is
 // built twice by Sequential, for training (Dropout active) and for inference;
-// it creates its variables on the first build and reuses them on the second.
+// it creates its variables on the first build in a graph and reuses them on the second.
 #include <cstdint>
 #include <functional>
 #include <map>

@@ -4,6 +4,7 @@
 // with the batch fed. The learning rate and step count are scalar variables
 // written in place before each step, so schedules never re-plan or allocate.
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -36,7 +37,8 @@ class Optimizer {
 
  protected:
   Optimizer(double lr, Schedule schedule, double weight_decay);
-  // One update node for `param`; `slot(name)` makes a zero variable shaped like it.
+  // One update node for `param`; `slot(name)` makes a zero variable shaped like it
+  // (once: building again for another loss reuses it, so the state carries over).
   virtual Node<T> update(const Node<T>& param, const Node<T>& grad) = 0;
   Node<T> slot(const Node<T>& param, const std::string& name);
   Node<T> lr_node() const { return lr_var_; }
@@ -48,6 +50,7 @@ class Optimizer {
   Schedule schedule_;
   double weight_decay_;
   Node<T> lr_var_, step_var_;
+  std::map<std::string, Node<T>> slots_;
   std::string prefix_;  // names this optimizer's variables
 };
 

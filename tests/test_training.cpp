@@ -1,0 +1,889 @@
+// Sequential end to end: learning (XOR, a sine, blobs), the textbook flows
+// (seeds 000 and 001), the training log, the NaN guard, model files and .npy,
+// and every input error by its message.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "test_util.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <xtensor/xmath.hpp>
+#include <xtensor/xview.hpp>
+
+namespace fs = std::filesystem;
+using test::Arr;
+
+namespace {
+
+// A fresh folder, removed with everything in it at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() /
+           ("graphnn_test_training_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Same shape and the same bytes.
+template <class T>
+bool identical(const xt::xarray<T>& a, const xt::xarray<T>& b) {
+  return std::equal(a.shape().begin(), a.shape().end(), b.shape().begin(), b.shape().end()) &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+template <class T>
+std::vector<xt::xarray<T>> weights(gn::Sequential<T>& m) {
+  std::vector<xt::xarray<T>> w;
+  for (const auto& p : m.parameters()) w.push_back(m.session().value(p));
+  return w;
+}
+
+template <class T>
+bool identical(const std::vector<xt::xarray<T>>& a, const std::vector<xt::xarray<T>>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (!identical(a[i], b[i])) return false;
+  return true;
+}
+
+gn::FitOptions quiet(std::size_t epochs, std::size_t batch_size) {
+  gn::FitOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch_size;
+  o.verbose = false;
+  return o;
+}
+
+// Data -------------------------------------------------------------------
+
+Arr column(std::vector<double> v) {
+  Arr a = xt::adapt(v, std::vector<std::size_t>{v.size()});
+  a.reshape({v.size(), 1});
+  return a;
+}
+
+// n points of y = sin(x) on [-3, 3].
+std::pair<Arr, Arr> sine(std::size_t n) {
+  std::vector<double> x(n), y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = -3.0 + 6.0 * static_cast<double>(i) / static_cast<double>(n - 1);
+    y[i] = std::sin(x[i]);
+  }
+  return {column(x), column(y)};
+}
+
+// Gaussian blobs around `centers`, `per` points each: x [n, 2] and class ids [n, 1].
+std::pair<Arr, Arr> blobs(const std::vector<std::pair<double, double>>& centers, std::size_t per, double spread,
+                          unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> noise(0.0, spread);
+  const std::size_t n = centers.size() * per;
+  Arr x = xt::zeros<double>({n, std::size_t(2)});
+  std::vector<double> ids(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& c = centers[i % centers.size()];
+    x(i, 0) = c.first + noise(rng);
+    x(i, 1) = c.second + noise(rng);
+    ids[i] = static_cast<double>(i % centers.size());
+  }
+  return {x, column(ids)};
+}
+
+std::pair<Arr, Arr> three_blobs() { return blobs({{0, 0}, {3, 0}, {1.5, 2.6}}, 50, 0.6, 11); }
+std::pair<Arr, Arr> two_blobs() { return blobs({{-1, -1}, {1, 1}}, 40, 0.5, 5); }
+
+// A smooth function of two inputs, for regression: y = 0.5 x0 - x1^2 + 0.3.
+std::pair<Arr, Arr> surface(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  Arr x = xt::zeros<double>({n, std::size_t(2)});
+  std::vector<double> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x(i, 0) = u(rng);
+    x(i, 1) = u(rng);
+    y[i] = 0.5 * x(i, 0) - x(i, 1) * x(i, 1) + 0.3;
+  }
+  return {x, column(y)};
+}
+
+template <class T>
+xt::xarray<T> as(const Arr& a) {
+  return xt::cast<T>(a);
+}
+
+// A small regression model on two inputs.
+template <class T>
+gn::Sequential<T> small_regressor(unsigned seed) {
+  gn::Sequential<T> m;
+  m.add_layer(gn::Linear<T>(2, 8));
+  m.add_layer(gn::Activation<T>("tanh"));
+  m.add_layer(gn::Linear<T>(8, 1));
+  m.set_optimizer(gn::Adam<T>(0.01)).set_seed(seed);
+  return m;
+}
+
+}  // namespace
+
+// Learning ----------------------------------------------------------------
+
+TEST_CASE("XOR reaches 100% accuracy (sigmoid + binary_cross_entropy, Adam)") {
+  const Arr x = {{0.0, 0.0}, {0.0, 1.0}, {1.0, 0.0}, {1.0, 1.0}};
+  const Arr y = column({0, 1, 1, 0});
+  gn::Sequential<double> m;
+  m.add(gn::Linear<double>(2, 8)).add(gn::Activation<double>("tanh")).add(gn::Linear<double>(8, 1));
+  m.set_classifier("sigmoid").set_loss("binary_cross_entropy").set_optimizer(gn::Adam<double>(0.05)).set_seed(3);
+  const gn::History h = m.fit(x, y, quiet(300, 4));
+  CHECK(h.accuracy.back() == 1.0);
+  const gn::Evaluation e = m.evaluate(x, y);
+  CHECK(e.accuracy == 1.0);
+  CHECK(e.loss < 0.1);
+  CHECK(identical(m.predict_classes(x), Arr{0, 1, 1, 0}));
+  const Arr p = m.predict(x);
+  CHECK(p.shape()[1] == 1);
+  CHECK(xt::all(p > 0.0 && p < 1.0));  // probabilities, not logits
+}
+
+TEST_CASE("y = sin(x) on 64 points with a tanh hidden layer reaches MSE < 1e-3") {
+  const auto [x, y] = sine(64);
+  gn::Sequential<double> m;
+  m.add(gn::Linear<double>(1, 16)).add(gn::Activation<double>("tanh")).add(gn::Linear<double>(16, 1));
+  m.set_optimizer(gn::Adam<double>(0.01)).set_seed(1);
+  const gn::History h = m.fit(x, y, quiet(1500, 16));
+  const gn::Evaluation e = m.evaluate(x, y);
+  CHECK(e.loss < 1e-3);
+  CHECK(std::isnan(e.accuracy));  // regression has no accuracy
+  CHECK(e.loss == doctest::Approx(h.loss.back()).epsilon(1e-12));
+  CHECK(double(xt::mean(xt::square(m.predict(x) - y))()) == doctest::Approx(e.loss).epsilon(1e-9));
+}
+
+TEST_CASE("softmax + cross_entropy on 3 blobs: one-hot and class-id labels both exceed 95%") {
+  const auto [x, ids] = three_blobs();
+  const Arr onehot = gn::one_hot_encode(ids, 3);
+  auto model = [] {
+    gn::Sequential<double> m;
+    m.add(gn::Linear<double>(2, 16)).add(gn::Activation<double>("relu")).add(gn::Linear<double>(16, 3));
+    m.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<double>(0.02)).set_seed(4);
+    return m;
+  };
+  gn::Sequential<double> dense = model(), sparse = model();
+  dense.fit(x, onehot, quiet(60, 16));
+  sparse.fit(x, ids, quiet(60, 16));
+  const gn::Evaluation d = dense.evaluate(x, onehot), s = sparse.evaluate(x, ids);
+  CHECK(d.accuracy > 0.95);
+  CHECK(s.accuracy > 0.95);
+  // The two label forms give the same loss and accuracy for one model,
+  // and switching between them keeps the optimizer state (Adam's moments).
+  const gn::Evaluation d_ids = dense.evaluate(x, ids), s_onehot = sparse.evaluate(x, onehot);
+  CHECK(d_ids.loss == doctest::Approx(d.loss).epsilon(1e-12));
+  CHECK(d_ids.accuracy == d.accuracy);
+  CHECK(s_onehot.loss == doctest::Approx(s.loss).epsilon(1e-12));
+  sparse.fit(x, onehot, quiet(5, 16));
+  dense.fit(x, ids, quiet(5, 16));
+  CHECK(sparse.evaluate(x, ids).accuracy > 0.95);
+  CHECK(dense.evaluate(x, onehot).accuracy > 0.95);
+  CHECK(identical(dense.predict_classes(x), xt::xarray<double>(gn::argmax_rows(dense.predict(x)))));
+}
+
+// The textbook flows --------------------------------------------------------
+
+TEST_CASE_TEMPLATE("seed 001, regression: add_layer, fit with batches and validation, save, load, same predictions",
+                   T, float, double) {
+  TempDir dir;
+  const auto [xd, yd] = surface(200, 21);
+  const xt::xarray<T> x = as<T>(xd), y = as<T>(yd);
+  gn::Sequential<T> m = small_regressor<T>(7);
+  gn::FitOptions o = quiet(150, 16);
+  o.validation_fraction = 0.2;
+  const gn::History h = m.fit(x, y, o);
+  REQUIRE(h.size() == 150);
+  CHECK(std::isfinite(h.val_loss.back()));
+  CHECK(std::isnan(h.accuracy.back()));
+  CHECK(h.loss.back() < 0.01);
+  CHECK(h.val_loss.back() < 0.01);
+  CHECK(h.loss.back() < h.loss.front() / 10);
+
+  const xt::xarray<T> p = m.predict(x);
+  REQUIRE(p.shape()[0] == 200);
+  const std::string path = dir.file("regressor.gnn");
+  m.save(path);
+  gn::Sequential<T> loaded = gn::Sequential<T>::load(path);
+  CHECK(identical(loaded.predict(x), p));
+  CHECK(identical(weights(loaded), weights(m)));
+  CHECK(loaded.evaluate(x, y).loss == m.evaluate(x, y).loss);
+  // the loaded model trains on
+  loaded.fit(x, y, quiet(2, 16));
+  CHECK(!identical(loaded.predict(x), p));
+}
+
+TEST_CASE_TEMPLATE("seed 001, classification: softmax model saved and loaded predicts the same classes", T, float,
+                   double) {
+  TempDir dir;
+  const auto [xd, ids] = three_blobs();
+  const xt::xarray<T> x = as<T>(xd), y = gn::one_hot_encode(as<T>(ids), 3);
+  gn::Sequential<T> m;
+  m.add_layer(gn::Linear<T>(2, 12));
+  m.add_layer(gn::Activation<T>("relu"));
+  m.add_layer(gn::Linear<T>(12, 3));
+  m.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<T>(0.02)).set_seed(9);
+  gn::FitOptions o = quiet(60, 32);
+  o.validation_fraction = 0.3;
+  o.seed = 2;
+  const gn::History h = m.fit(x, y, o);
+  CHECK(h.accuracy.back() > 0.95);
+  CHECK(h.val_accuracy.back() > 0.9);
+
+  const xt::xarray<T> p = m.predict(x);
+  CHECK(xt::allclose(xt::sum(p, {1}), xt::ones<T>({p.shape()[0]}), 1e-5));
+  m.save_model(dir.file("classifier.gnn"));
+  gn::Sequential<T> loaded = gn::Sequential<T>::load_model(dir.file("classifier.gnn"));
+  CHECK(identical(loaded.predict(x), p));
+  CHECK(identical(loaded.predict_classes(x), m.predict_classes(x)));
+  CHECK(loaded.evaluate(x, y).accuracy == m.evaluate(x, y).accuracy);
+}
+
+TEST_CASE("seed 001: explicit validation data is used as given") {
+  const auto [x, y] = surface(120, 3);
+  const auto [vx, vy] = surface(40, 4);
+  gn::Sequential<double> m = small_regressor<double>(5);
+  const gn::History h = m.fit(x, y, vx, vy, quiet(20, 16));
+  REQUIRE(h.size() == 20);
+  CHECK(h.val_loss.back() == doctest::Approx(m.evaluate(vx, vy).loss).epsilon(1e-12));
+  CHECK(h.loss.back() == doctest::Approx(m.evaluate(x, y).loss).epsilon(1e-12));
+  CHECK(h.val_loss.back() != h.loss.back());
+  CHECK_ERROR(m.fit(x, y, vx, Arr(xt::zeros<double>({40, 2})), quiet(1, 16)), "validation labels have 2 columns");
+}
+
+TEST_CASE("Dropout: active in training, the identity in predict") {
+  TempDir dir;
+  const auto [x, y] = surface(64, 8);
+  // The same network twice; Dropout last, so both have the same parameter names.
+  auto make = [](bool dropout) {
+    gn::Sequential<double> m;
+    m.add(gn::Linear<double>(2, 8)).add(gn::Activation<double>("tanh")).add(gn::Linear<double>(8, 1));
+    if (dropout) {
+      m.add(gn::Dropout<double>(0.5));
+    } else {
+      m.add(gn::Activation<double>("identity"));
+    }
+    m.set_optimizer(gn::SGD<double>(0.1)).set_seed(6);
+    return m;
+  };
+  gn::Sequential<double> with = make(true), without = make(false), again = make(true);
+  const Arr p = with.predict(x);
+  without.predict(x);
+  again.predict(x);
+  with.export_npy(dir.path.string());
+  without.import_npy(dir.path.string());
+  again.import_npy(dir.path.string());
+  CHECK(identical(with.predict(x), p));  // predict is deterministic
+  CHECK(identical(without.predict(x), p));
+
+  gn::FitOptions o = quiet(1, 64);  // one full-batch step
+  o.shuffle = false;
+  with.fit(x, y, o);
+  without.fit(x, y, o);
+  again.fit(x, y, o);
+  CHECK(!identical(weights(with), weights(without)));  // the masks changed the gradient
+  CHECK(identical(weights(with), weights(again)));     // seeded: the same masks
+  for (const auto& w : weights(with)) CHECK(test::all_finite(w));
+
+  with.save(dir.file("dropout.gnn"));
+  gn::Sequential<double> loaded = gn::Sequential<double>::load(dir.file("dropout.gnn"));
+  CHECK(identical(loaded.predict(x), with.predict(x)));
+}
+
+TEST_CASE("dropout_mask: zeros with probability rate, 1 / (1 - rate) elsewhere, new each run") {
+  gn::Graph<double> g;
+  auto x = g.placeholder("x", {gn::batch, 100});
+  auto mask = gn::dropout_mask(x, 0.25, 42u);
+  gn::Session<double> s(g);
+  const Arr ones = xt::ones<double>({100, 100});
+  const Arr a = s.run({mask}, {{x, ones}})[0];
+  const Arr b = s.run({mask}, {{x, ones}})[0];
+  const double zeros = static_cast<double>(xt::sum(xt::equal(a, 0.0))());
+  CHECK(zeros > 2200);
+  CHECK(zeros < 2800);
+  CHECK(xt::all(xt::equal(a, 0.0) || xt::equal(a, 1.0 / 0.75)));
+  CHECK(!identical(a, b));
+  CHECK_ERROR(gn::dropout_mask(x, 1.0, 1u), "dropout_mask", "rate");
+  // the mask has no gradient of its own; through x * mask the gradient is the mask
+  auto w = g.variable("w", Arr(xt::ones<double>({100})));
+  auto grads = gn::gradients(gn::reduce_sum(x * w * mask), {w});
+  const auto out = s.run({mask, grads[0]}, {{x, Arr(xt::ones<double>({1, 100}))}});
+  Arr flat_mask = out[0];
+  flat_mask.reshape({100});
+  CHECK(identical(out[1], flat_mask));
+}
+
+namespace {
+// Seed 000: the textbook's own activation, classifier and loss.
+struct Seed000 {
+  gn::ElementwiseFn<double> activator = gn::elementwise<double>(
+      "my_activator", [](const auto& z) { return z / (1.0 + xt::abs(z)); },
+      [](const auto& z) { return 1.0 / xt::square(1.0 + xt::abs(z)); });
+  gn::ElementwiseFn<double> classifier = gn::elementwise<double>(
+      "my_binary_classifier", [](const auto& z) { return 0.5 + xt::atan(z) / M_PI; },
+      [](const auto& z) { return 1.0 / (M_PI * (1.0 + xt::square(z))); });
+  gn::LossFn<double> loss = gn::custom_loss<double>(
+      "my_loss",
+      [](const auto& a, const auto& y) { return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0); },
+      [](const auto& a, const auto& y) { return -y * xt::exp(1.0 - a) + (1.0 - y) * xt::exp(a); });
+};
+}  // namespace
+
+TEST_CASE("seed 000: custom activation, classifier and loss train, and round-trip through save/load") {
+  TempDir dir;
+  const Seed000 ops;
+  const auto [x, y] = two_blobs();
+  gn::Sequential<double> m;
+  m.add(gn::Linear<double>(2, 8)).add(ops.activator).add(gn::Linear<double>(8, 1));
+  m.set_classifier(ops.classifier).set_loss(ops.loss).set_optimizer(gn::SGD<double>(0.1)).set_seed(12);
+  gn::FitOptions o = quiet(100, 16);
+  o.validation_fraction = 0.2;
+  const gn::History h = m.fit(x, y, o);
+  CHECK(h.accuracy.back() > 0.95);
+  CHECK(h.loss.back() < h.loss.front());
+  const Arr p = m.predict(x);
+  CHECK(xt::all(p > 0.0 && p < 1.0));  // the classifier's range
+
+  // The loss is the mean of the textbook's formula over the classifier's outputs.
+  const Arr manual = y * (xt::exp(1.0 - p) - 1.0) + (1.0 - y) * (xt::exp(p) - 1.0);
+  CHECK(m.evaluate(x, y).loss == doctest::Approx(xt::mean(manual)()).epsilon(1e-12));
+
+  m.save(dir.file("custom.gnn"));
+  gn::Sequential<double> loaded = gn::Sequential<double>::load(dir.file("custom.gnn"));
+  CHECK(identical(loaded.predict(x), p));
+  CHECK(loaded.evaluate(x, y).loss == m.evaluate(x, y).loss);
+}
+
+TEST_CASE("loading a model whose custom op is not registered names the op") {
+  TempDir dir;
+  const auto [x, y] = two_blobs();
+  auto softsign = [](const auto& z) { return z / (1.0 + xt::abs(z)); };
+  auto dsoftsign = [](const auto& z) { return 1.0 / xt::square(1.0 + xt::abs(z)); };
+  auto act = gn::elementwise<double>("never_registered_act", softsign, dsoftsign);
+  auto cls = gn::elementwise<double>("never_registered_classifier", [](const auto& z) { return 0.5 + 0.5 * z; },
+                                     [](const auto& z) { return 0.5 + 0.0 * z; });
+  auto loss = gn::custom_loss<double>("never_registered_loss",
+                                      [](const auto& a, const auto& t) { return xt::square(a - t); },
+                                      [](const auto& a, const auto& t) { return 2.0 * (a - t); });
+  auto make = [&](bool custom_act, bool custom_cls, bool custom_loss) {
+    gn::Sequential<double> m;
+    m.add(gn::Linear<double>(2, 4));
+    if (custom_act) m.add(act);
+    m.add(gn::Linear<double>(4, 1));
+    if (custom_cls) m.set_classifier(cls);
+    if (custom_loss) m.set_loss(loss);
+    m.predict(x);
+    return m;
+  };
+  make(true, false, false).save(dir.file("act.gnn"));
+  make(false, true, false).save(dir.file("cls.gnn"));
+  make(false, false, true).save(dir.file("loss.gnn"));
+
+  gn::custom_registry<double, gn::ElementwiseFn<double>>().erase("never_registered_act");
+  gn::custom_registry<double, gn::ElementwiseFn<double>>().erase("never_registered_classifier");
+  gn::custom_registry<double, gn::LossFn<double>>().erase("never_registered_loss");
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("act.gnn")), "act.gnn", "'never_registered_act'",
+              "gn::elementwise<double>");
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("cls.gnn")), "cls.gnn", "'never_registered_classifier'");
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("loss.gnn")), "loss.gnn", "'never_registered_loss'",
+              "gn::custom_loss");
+
+  // Creating the op again (as a program does before loading) makes the file loadable.
+  gn::elementwise<double>("never_registered_act", softsign, dsoftsign);
+  gn::Sequential<double> again = gn::Sequential<double>::load(dir.file("act.gnn"));
+  CHECK(again.predict(x).shape()[0] == x.shape()[0]);
+}
+
+// History and the log -------------------------------------------------------
+
+TEST_CASE("History: one entry per checkpoint, log_every sets the iterations") {
+  const auto [x, y] = surface(10, 1);  // batch 3: 4 batches per epoch, 12 iterations in 3 epochs
+  SUBCASE("log_every 0: the end of every epoch") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    const gn::History h = m.fit(x, y, quiet(3, 3));
+    CHECK(h.iteration == std::vector<std::size_t>{4, 8, 12});
+    CHECK(h.epoch == std::vector<std::size_t>{0, 1, 2});
+  }
+  SUBCASE("log_every 5: every 5 iterations and at the end") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    gn::FitOptions o = quiet(3, 3);
+    o.log_every = 5;
+    const gn::History h = m.fit(x, y, o);
+    CHECK(h.iteration == std::vector<std::size_t>{5, 10, 12});
+    CHECK(h.epoch == std::vector<std::size_t>{1, 2, 2});
+    CHECK(h.size() == 3);
+    CHECK(h.loss.size() == 3);
+    CHECK(h.accuracy.size() == 3);
+    CHECK(h.val_loss.size() == 3);
+    CHECK(h.val_accuracy.size() == 3);
+  }
+  SUBCASE("log_every 4: no extra checkpoint when the last one falls on the end") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    gn::FitOptions o = quiet(3, 3);
+    o.log_every = 4;
+    const gn::History h = m.fit(x, y, o);
+    CHECK(h.iteration == std::vector<std::size_t>{4, 8, 12});
+  }
+  SUBCASE("iterations count on across fit calls? no: each fit starts at 0") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    m.fit(x, y, quiet(1, 3));
+    const gn::History h = m.fit(x, y, quiet(2, 3));
+    CHECK(h.iteration == std::vector<std::size_t>{4, 8});
+  }
+}
+
+TEST_CASE("training is reproducible, and Adam's state carries over between fit calls") {
+  const auto [x, y] = surface(50, 2);
+  gn::FitOptions o = quiet(3, 8);
+  o.seed = 4;
+  gn::Sequential<double> a = small_regressor<double>(1), b = small_regressor<double>(1), c = small_regressor<double>(1);
+  a.fit(x, y, o);
+  b.fit(x, y, o);
+  o.seed = 5;  // another shuffle
+  c.fit(x, y, o);
+  CHECK(identical(weights(a), weights(b)));
+  CHECK(!identical(weights(a), weights(c)));
+  CHECK(!identical(small_regressor<double>(1).predict(x), small_regressor<double>(2).predict(x)));
+
+  // Without shuffling, 3 epochs in one call = 1 + 2 epochs in two calls (Adam's step count goes on).
+  gn::FitOptions fixed = quiet(3, 8);
+  fixed.shuffle = false;
+  gn::Sequential<double> once = small_regressor<double>(1), twice = small_regressor<double>(1);
+  once.fit(x, y, fixed);
+  fixed.epochs = 1;
+  twice.fit(x, y, fixed);
+  fixed.epochs = 2;
+  twice.fit(x, y, fixed);
+  CHECK(identical(weights(once), weights(twice)));
+}
+
+TEST_CASE("format_checkpoint: the textbook's log line") {
+  gn::Checkpoint c;
+  c.epoch = 498;
+  c.iteration = 6487;
+  c.loss = 0.196141;
+  c.accuracy = 0.9875;
+  c.val_loss = 0.20451;
+  c.val_accuracy = 0.98;
+  c.classifier = true;
+  c.has_validation = true;
+  CHECK(gn::format_checkpoint(c) ==
+        "epoch 498, iteration 6487, train: loss 0.196141, accu 0.9875, validation: loss 0.204510, accu 0.9800");
+  c.has_validation = false;
+  CHECK(gn::format_checkpoint(c) == "epoch 498, iteration 6487, train: loss 0.196141, accu 0.9875");
+  c.classifier = false;  // regression: no accuracy
+  c.has_validation = true;
+  CHECK(gn::format_checkpoint(c) == "epoch 498, iteration 6487, train: loss 0.196141, validation: loss 0.204510");
+}
+
+TEST_CASE("fit prints one log line per checkpoint, and writes them to a CSV file") {
+  TempDir dir;
+  const auto [x, ids] = three_blobs();
+  gn::Sequential<double> m;
+  m.add(gn::Linear<double>(2, 8)).add(gn::Activation<double>("relu")).add(gn::Linear<double>(8, 3));
+  m.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<double>(0.02)).set_seed(2);
+  gn::FitOptions o = quiet(4, 20);
+  o.validation_fraction = 0.2;
+  o.log_every = 3;
+  o.verbose = true;
+  o.csv_log = dir.file("log.csv");
+
+  std::ostringstream captured;
+  std::streambuf* old = std::cout.rdbuf(captured.rdbuf());
+  gn::History h;
+  try {
+    h = m.fit(x, ids, o);
+  } catch (...) {
+    std::cout.rdbuf(old);
+    throw;
+  }
+  std::cout.rdbuf(old);
+
+  // 150 rows, 30 for validation: 120 / 20 = 6 batches per epoch, 24 iterations, every 3rd.
+  REQUIRE(h.size() == 8);
+  std::istringstream lines(captured.str());
+  std::string line;
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    REQUIRE(std::getline(lines, line));
+    gn::Checkpoint c;
+    c.epoch = h.epoch[i];
+    c.iteration = h.iteration[i];
+    c.loss = h.loss[i];
+    c.accuracy = h.accuracy[i];
+    c.val_loss = h.val_loss[i];
+    c.val_accuracy = h.val_accuracy[i];
+    c.classifier = c.has_validation = true;
+    CHECK(line == gn::format_checkpoint(c));
+    CHECK(h.iteration[i] == 3 * (i + 1));
+  }
+  CHECK(!std::getline(lines, line));  // no progress bar: stdout is not a terminal here
+
+  std::ifstream csv(dir.file("log.csv"));
+  REQUIRE(std::getline(csv, line));
+  CHECK(line == "epoch,iteration,loss,accuracy,val_loss,val_accuracy");
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    REQUIRE(std::getline(csv, line));
+    std::istringstream row(line);
+    std::vector<double> v;
+    for (std::string cell; std::getline(row, cell, ',');) v.push_back(std::stod(cell));
+    REQUIRE(v.size() == 6);
+    CHECK(v[0] == static_cast<double>(h.epoch[i]));
+    CHECK(v[1] == static_cast<double>(h.iteration[i]));
+    CHECK(v[2] == doctest::Approx(h.loss[i]).epsilon(1e-5));
+    CHECK(v[3] == doctest::Approx(h.accuracy[i]).epsilon(1e-5));
+    CHECK(v[4] == doctest::Approx(h.val_loss[i]).epsilon(1e-5));
+    CHECK(v[5] == doctest::Approx(h.val_accuracy[i]).epsilon(1e-5));
+  }
+  CHECK(!std::getline(csv, line));
+}
+
+// The NaN guard -----------------------------------------------------------
+
+TEST_CASE("NaN guard: a diverging fit throws and restores the weights of the last good checkpoint") {
+  const auto [xs, y] = surface(32, 6);
+  const Arr x = xs * 3.0;  // larger inputs: a steep loss
+  auto make = [] {
+    gn::Sequential<double> m;
+    m.add(gn::Linear<double>(2, 1));
+    m.set_optimizer(gn::SGD<double>(1.0)).set_seed(3);
+    return m;
+  };
+  gn::FitOptions o = quiet(2000, 32);  // full batch: one iteration per epoch
+  o.log_every = 1;
+  gn::Sequential<double> m = make();
+  const std::string msg = test::error_of([&] { m.fit(x, y, o); });
+  INFO(msg);
+  CHECK((msg.find("loss became inf") != std::string::npos || msg.find("loss became nan") != std::string::npos ||
+         msg.find("loss became -nan") != std::string::npos));
+  CHECK(msg.find("restored") != std::string::npos);
+  const auto at = msg.find("weights of iteration ");
+  REQUIRE(at != std::string::npos);
+  const std::size_t good = std::stoul(msg.substr(at + 21));
+  CHECK(good > 5);
+  for (const auto& w : weights(m)) CHECK(test::all_finite(w));
+
+  // The same training stopped at that iteration has exactly these weights.
+  gn::Sequential<double> replay = make();
+  replay.fit(x, y, quiet(good, 32));
+  CHECK(identical(weights(m), weights(replay)));
+  // and the model still works
+  CHECK(test::all_finite(m.predict(x)));
+}
+
+TEST_CASE("NaN guard: divergence at the first checkpoint restores the weights from before fit") {
+  const auto [x, y] = surface(32, 6);
+  gn::Sequential<double> m = small_regressor<double>(4);
+  m.fit(x, y, quiet(3, 8));
+  const auto before = weights(m);
+  m.set_optimizer(gn::SGD<double>(1e300));
+  gn::FitOptions o = quiet(3, 8);
+  o.log_every = 1;
+  CHECK_ERROR(m.fit(x, y, o), "fit: the training loss became", "iteration 1;", "weights of iteration 0 were restored");
+  CHECK(identical(weights(m), before));
+  // training goes on with a sane optimizer
+  m.set_optimizer(gn::SGD<double>(0.01));
+  const gn::History h = m.fit(x, y, quiet(2, 8));
+  CHECK(std::isfinite(h.loss.back()));
+}
+
+// Normaliser, .npy, summary -------------------------------------------------
+
+TEST_CASE("the normaliser is saved with the model") {
+  TempDir dir;
+  auto [x, y] = surface(100, 13);
+  xt::view(x, xt::all(), 1) = xt::view(x, xt::all(), 1) * 1000.0 + 5000.0;  // a column far from the unit range
+  gn::Sequential<double> m = small_regressor<double>(8);
+  m.set_normalizer(gn::Normalizer<double>::z_score(x));
+  const gn::History h = m.fit(x, y, quiet(100, 16));
+  CHECK(h.loss.back() < 0.05);  // learnable only through the normaliser
+  const Arr p = m.predict(x);
+  m.save(dir.file("norm.gnn"));
+  gn::Sequential<double> loaded = gn::Sequential<double>::load(dir.file("norm.gnn"));
+  CHECK(loaded.normalizer().kind() == "z_score");
+  CHECK(identical(loaded.normalizer().offset(), m.normalizer().offset()));
+  CHECK(identical(loaded.normalizer().scale(), m.normalizer().scale()));
+  CHECK(identical(loaded.predict(x), p));
+  // predict normalises its input: the raw network on normalised data gives the same
+  gn::Sequential<double> raw = small_regressor<double>(8);
+  raw.predict(x);
+  m.export_npy(dir.path.string());
+  raw.import_npy(dir.path.string());
+  CHECK(test::max_rel_diff(raw.predict(m.normalizer().apply(x)), p) < 1e-15);
+  CHECK(test::max_rel_diff(raw.predict(x), p) > 1e-3);
+  CHECK_ERROR(m.set_normalizer(gn::Normalizer<double>::z_score(Arr(xt::ones<double>({4, 3})))),
+              "set_normalizer: it has 3 columns, the model takes 2 features");
+}
+
+TEST_CASE_TEMPLATE("export_npy / import_npy round trip, and numpy reads the files", T, float, double) {
+  TempDir dir;
+  const auto [xd, yd] = surface(40, 2);
+  const xt::xarray<T> x = as<T>(xd), y = as<T>(yd);
+  gn::Sequential<T> a = small_regressor<T>(1), b = small_regressor<T>(2);
+  a.fit(x, y, quiet(5, 8));
+  REQUIRE(!identical(a.predict(x), small_regressor<T>(2).predict(x)));
+  a.export_npy(dir.path.string());
+  CHECK(dir.entries() == std::vector<std::string>{"layer0.W.npy", "layer0.b.npy", "layer2.W.npy", "layer2.b.npy"});
+  b.import_npy(dir.path.string());  // b is not built yet: importing builds it
+  CHECK(identical(weights(b), weights(a)));
+  CHECK(identical(b.predict(x), a.predict(x)));
+
+  const xt::xarray<T> w = gn::load_npy<T>(dir.file("layer0.W.npy"));
+  CHECK(identical(w, a.session().value(a.parameters()[0])));
+  using Other = std::conditional_t<std::is_same_v<T, float>, double, float>;
+  CHECK_ERROR(gn::load_npy<Other>(dir.file("layer0.W.npy")), "layer0.W.npy", "element type is not");
+  CHECK_ERROR(gn::load_npy<T>(dir.file("none.npy")), "cannot open", "none.npy");
+  gn::Sequential<T> wider;
+  wider.add(gn::Linear<T>(2, 9));
+  CHECK_ERROR(wider.import_npy(dir.path.string()), "layer0/W", "[2, 9]", "[2, 8]");
+  gn::Sequential<T> activation_first(gn::Activation<T>("tanh"));
+  CHECK_ERROR(activation_first.export_npy(dir.path.string()), "export_npy", "call fit or predict first");
+  fs::remove(dir.file("layer2.b.npy"));
+  gn::Sequential<T> c = small_regressor<T>(3);
+  const xt::xarray<T> c_before = c.predict(x);
+  CHECK_ERROR(c.import_npy(dir.path.string()), "cannot open", "layer2.b.npy");
+  CHECK(identical(c.predict(x), c_before));  // nothing imported from an incomplete folder
+
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
+    MESSAGE("numpy is not available; skipping the numpy read-back");
+    return;
+  }
+  const std::string out = dir.file("numpy.txt");
+  const std::string cmd = "/usr/bin/python3 -c \"import numpy as np; a = np.load('" + dir.file("layer0.W.npy") +
+                          "'); b = np.load('" + dir.file("layer0.b.npy") +
+                          "'); print(a.dtype, a.shape, b.shape, repr(float(a[1, 5])))\" > " + out;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream in(out);
+  std::string dtype, shape_a0, shape_a1, shape_b, value;
+  in >> dtype >> shape_a0 >> shape_a1 >> shape_b >> value;
+  CHECK(dtype == (std::is_same_v<T, float> ? "float32" : "float64"));
+  CHECK(shape_a0 + shape_a1 == "(2,8)");
+  CHECK(shape_b == "(8,)");
+  CHECK(static_cast<T>(std::stod(value)) == w(1, 5));
+}
+
+TEST_CASE("summary lists layers, output shapes and parameter counts") {
+  gn::Sequential<double> m(gn::Linear<double>(2, 4), gn::Activation<double>("relu"),
+                           gn::Linear<double>(4, 1, gn::zeros(), false));
+  std::ostringstream os;
+  m.summary(os);
+  const std::string s = os.str();
+  INFO(s);
+  CHECK(s.find("layer0 Linear(2 -> 4)") != std::string::npos);
+  CHECK(s.find("layer1 Activation(relu)") != std::string::npos);
+  CHECK(s.find("layer2 Linear(4 -> 1, no bias)") != std::string::npos);
+  CHECK(s.find("[batch, 4]") != std::string::npos);
+  CHECK(s.find("total parameters: 16") != std::string::npos);  // 2*4 + 4 + 4*1
+  CHECK(s.find("optimizer: SGD") != std::string::npos);
+  // zeros() really starts at zero
+  CHECK(xt::all(xt::equal(m.session().value(m.parameters()[2]), 0.0)));
+}
+
+TEST_CASE("initialisers: ranges and spreads") {
+  auto first_weight = [](gn::Init init, std::size_t in, std::size_t out) {
+    gn::Sequential<double> m(gn::Linear<double>(in, out, init));
+    m.set_seed(1);
+    m.predict(Arr(xt::zeros<double>({std::size_t(1), in})));
+    return Arr(m.session().value(m.parameters()[0]));
+  };
+  const Arr xavier = first_weight(gn::xavier_uniform(), 100, 200);
+  const double limit = std::sqrt(6.0 / 300.0);
+  CHECK(xt::amax(xt::abs(xavier))() <= limit);
+  CHECK(xt::amax(xt::abs(xavier))() > 0.95 * limit);
+  const Arr he = first_weight(gn::he_normal(), 200, 100);
+  CHECK(xt::stddev(he)() == doctest::Approx(std::sqrt(2.0 / 200.0)).epsilon(0.05));
+  const Arr u = first_weight(gn::uniform(2.0, 3.0), 50, 50);
+  CHECK(xt::amin(u)() >= 2.0);
+  CHECK(xt::amax(u)() < 3.0);
+  const Arr n = first_weight(gn::normal(0.5), 100, 100);
+  CHECK(xt::stddev(n)() == doctest::Approx(0.5).epsilon(0.05));
+  CHECK(gn::Init::parse(gn::uniform(-0.25, 0.125).to_string()).b == 0.125);
+  CHECK_ERROR(gn::Init::parse("glorot"), "unknown initialiser 'glorot'");
+}
+
+// Input errors --------------------------------------------------------------
+
+TEST_CASE("wrong feature counts are reported, and the model stays usable") {
+  const auto [x2, y] = surface(20, 1);
+  const Arr x3 = xt::ones<double>({20, 3});
+  SUBCASE("before the model is built") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    CHECK_ERROR(m.fit(x3, y, quiet(1, 4)), "Linear(2 -> 8)", "[batch, 3]", "does not have 2 features");
+    CHECK_ERROR(m.predict(x3), "Linear(2 -> 8)", "does not have 2 features");
+    m.fit(x2, y, quiet(1, 4));
+    CHECK(m.predict(x2).shape()[0] == 20);
+  }
+  SUBCASE("after") {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    m.fit(x2, y, quiet(1, 4));
+    CHECK_ERROR(m.fit(x3, y, quiet(1, 4)), "the model takes 2 features per row, the data has 3");
+    CHECK_ERROR(m.predict(x3), "the model takes 2 features per row, the data has 3");
+    CHECK_ERROR(m.evaluate(x3, y), "the model takes 2 features per row, the data has 3");
+  }
+}
+
+TEST_CASE("labels of the wrong shape are reported, and the model stays usable") {
+  const auto [x, y] = surface(20, 1);
+  gn::Sequential<double> m = small_regressor<double>(1);  // Adam: optimizer state per variable
+  m.fit(x, y, quiet(1, 4));
+  CHECK_ERROR(m.fit(x, Arr(xt::zeros<double>({19, 1})), quiet(1, 4)), "fit: 20 input rows but 19 label rows");
+  CHECK_ERROR(m.fit(x, Arr(xt::zeros<double>({20}))), "fit: labels must be 2-D [rows, outputs], got [20]");
+  CHECK_ERROR(m.fit(x, Arr(xt::zeros<double>({20, 2})), quiet(1, 4)),
+              "the labels have 2 columns but the model outputs 1");
+  CHECK_ERROR(m.evaluate(x, Arr(xt::zeros<double>({20, 2}))), "the labels have 2 columns but the model outputs 1");
+  CHECK_ERROR(m.fit(Arr(xt::zeros<double>({20})), y), "fit: inputs must be 2-D [rows, features], got [20]");
+  const double before = m.evaluate(x, y).loss;
+  const gn::History h = m.fit(x, y, quiet(3, 4));
+  CHECK(h.loss.back() < before);
+}
+
+TEST_CASE("empty data, batch_size 0 and validation_fraction out of range") {
+  const auto [x, y] = surface(20, 1);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  const Arr none = xt::zeros<double>({0, 2});
+  CHECK_ERROR(m.fit(none, Arr(xt::zeros<double>({0, 1}))), "fit: no rows");
+  CHECK_ERROR(m.predict(none), "predict: no rows");
+  CHECK_ERROR(m.fit(x, y, quiet(1, 0)), "fit: batch_size must be positive");
+  CHECK_ERROR(m.predict(x, 0), "predict: batch_size must be positive");
+  gn::FitOptions o = quiet(1, 4);
+  o.validation_fraction = 1.5;
+  CHECK_ERROR(m.fit(x, y, o), "fit: validation_fraction must be in [0, 1), got 1.5");
+  o.validation_fraction = -0.1;
+  CHECK_ERROR(m.fit(x, y, o), "fit: validation_fraction must be in [0, 1)");
+  o.validation_fraction = 0.25;
+  o.csv_log = "/nonexistent-dir/log.csv";
+  CHECK_ERROR(m.fit(x, y, o), "cannot write the CSV log", "/nonexistent-dir/log.csv");
+}
+
+TEST_CASE("configuration errors: names, combinations, configuring after build") {
+  const auto [x, ids] = three_blobs();
+  CHECK_ERROR(gn::Activation<double>("swish"), "unknown activation 'swish'");
+  gn::Sequential<double> m;
+  CHECK_ERROR(m.set_loss("hinge"), "set_loss: unknown loss 'hinge'");
+  CHECK_ERROR(m.set_classifier("swish"), "set_classifier", "'swish'");
+  CHECK_ERROR(m.predict(x), "add layers before using the model");
+  CHECK_ERROR(m.add(std::shared_ptr<gn::Layer<double>>()), "add: empty layer");
+  CHECK_ERROR(m.set_optimizer(std::shared_ptr<gn::Optimizer<double>>()), "set_optimizer: empty optimizer");
+
+  m.add(gn::Linear<double>(2, 3)).set_classifier("sigmoid").set_loss("cross_entropy");
+  CHECK_ERROR(m.fit(x, gn::one_hot_encode(ids, 3), quiet(1, 8)), "cross_entropy needs the softmax classifier");
+
+  gn::Sequential<double> built = small_regressor<double>(1);
+  built.predict(x);
+  CHECK_ERROR(built.add(gn::Linear<double>(1, 1)), "add: the model is already built");
+  CHECK_ERROR(built.set_classifier("sigmoid"), "set_classifier: the model is already built");
+  CHECK_ERROR(built.set_loss("mse"), "set_loss: the model is already built");
+  CHECK_ERROR(built.set_seed(3), "set_seed: the model is already built");
+  built.set_optimizer(gn::SGD<double>(0.5));  // allowed: a new learning rate mid-training
+  CHECK_ERROR(gn::Sequential<double>().graph(), "graph: the model is not built yet");
+}
+
+TEST_CASE("layer argument errors") {
+  CHECK_ERROR(gn::Dropout<double>(1.0), "Dropout: rate 1", "not in [0, 1)");
+  CHECK_ERROR(gn::Dropout<double>(-0.5), "Dropout: rate", "not in [0, 1)");
+  CHECK_ERROR(gn::Linear<double>(0, 3), "Linear: sizes must be positive, got 0 -> 3");
+  CHECK_ERROR(gn::Linear<float>(3, 0), "Linear: sizes must be positive, got 3 -> 0");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", {}), "unknown layer kind 'Conv2D'", "register_layer");
+  CHECK_ERROR(gn::make_layer<double>("Linear", {{"in", "2"}, {"init", "zeros"}, {"bias", "1"}}),
+              "layer Linear: missing setting 'out'");
+}
+
+// Files -------------------------------------------------------------------
+
+TEST_CASE("bad model files are refused with the reason") {
+  TempDir dir;
+  const auto [x, y] = surface(10, 1);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  m.predict(x);
+  const std::string good = dir.file("good.gnn");
+  m.save(good);
+  const std::vector<char> bytes = read_bytes(good);
+  REQUIRE(bytes.size() > 100);
+
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("missing.gnn")), "cannot open", "missing.gnn");
+
+  std::vector<char> noise(300);
+  std::mt19937 rng(1);
+  for (auto& c : noise) c = static_cast<char>(rng());
+  write_bytes(dir.file("noise.gnn"), noise);
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("noise.gnn")), "noise.gnn", "not a graphnn model file");
+
+  write_bytes(dir.file("cut.gnn"), std::vector<char>(bytes.begin(), bytes.end() - 20));
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("cut.gnn")), "cut.gnn", "truncated");
+  write_bytes(dir.file("header.gnn"), std::vector<char>(bytes.begin(), bytes.begin() + 12));
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("header.gnn")), "header.gnn", "truncated");
+
+  std::vector<char> flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x10;
+  write_bytes(dir.file("flipped.gnn"), flipped);
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("flipped.gnn")), "flipped.gnn", "checksum");
+
+  std::vector<char> version = bytes;
+  const std::uint32_t v2 = 2;
+  std::memcpy(version.data() + 8, &v2, 4);
+  write_bytes(dir.file("v2.gnn"), version);
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("v2.gnn")), "v2.gnn", "unsupported format version 2",
+              "reads version 1");
+
+  gn::Sequential<float> f = small_regressor<float>(1);
+  f.predict(as<float>(x));
+  f.save(dir.file("float.gnn"));
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("float.gnn")), "float32", "Sequential<float>");
+  CHECK_ERROR(gn::Sequential<float>::load(good), "float64", "Sequential<double>");
+
+  // and the good file still loads
+  CHECK(identical(gn::Sequential<double>::load(good).predict(x), m.predict(x)));
+}
+
+TEST_CASE("saving is atomic: it replaces the file and leaves no temporary behind") {
+  TempDir dir;
+  const auto [x, y] = surface(30, 1);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  m.fit(x, y, quiet(1, 10));
+  const std::string path = dir.file("model.gnn");
+  m.save(path);
+  const Arr first = m.predict(x);
+  const std::vector<char> first_bytes = read_bytes(path);
+  m.fit(x, y, quiet(3, 10));
+  const Arr second = m.predict(x);
+  REQUIRE(!identical(first, second));
+  m.save(path);
+  CHECK(read_bytes(path) != first_bytes);
+  CHECK(read_bytes(path).size() == first_bytes.size());
+  CHECK(identical(gn::Sequential<double>::load(path).predict(x), second));
+  CHECK(dir.entries() == std::vector<std::string>{"model.gnn"});
+  CHECK_ERROR(m.save(dir.file("no/such/folder/model.gnn")), "cannot write", "no/such/folder/model.gnn");
+  CHECK(dir.entries() == std::vector<std::string>{"model.gnn"});
+  CHECK_ERROR(gn::Sequential<double>().save(path), "save: the model has no weights yet");
+  gn::Sequential<double> unused = small_regressor<double>(1);  // saving builds it, with its initial weights
+  unused.save(dir.file("unused.gnn"));
+  CHECK(identical(gn::Sequential<double>::load(dir.file("unused.gnn")).predict(x),
+                  small_regressor<double>(1).predict(x)));
+}
