@@ -22,6 +22,10 @@
 #include <xtensor/xio.hpp>
 #include <xtensor/xview.hpp>
 
+#include "../common/flags.hpp"
+#include "../common/output.hpp"
+#include "../common/plots.hpp"
+
 namespace gn = graphnn;
 
 namespace {
@@ -30,42 +34,8 @@ struct Options {
   std::uint32_t seed = 99;
   int epochs = 1000;
   double lr = 1e-5;
+  std::string out = "out/relu_regression";
 };
-
-void usage(std::ostream& os) {
-  os << "usage: relu_regression [--seed N] [--epochs N] [--lr X]\n"
-        "  --seed N    initial-weight seed (default 99: the textbook's np.random.seed(99))\n"
-        "  --epochs N  passes over the 4 samples (default 1000)\n"
-        "  --lr X      SGD learning rate (default 1e-5)\n";
-}
-
-// Returns false (after printing why) when the command line is not understood.
-bool parse(int argc, char** argv, Options& o) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      usage(std::cout);
-      std::exit(0);
-    }
-    if (i + 1 >= argc || (arg != "--seed" && arg != "--epochs" && arg != "--lr")) {
-      std::cerr << "relu_regression: bad argument '" << arg << "'\n";
-      usage(std::cerr);
-      return false;
-    }
-    const std::string value = argv[++i];
-    try {
-      std::size_t used = 0;
-      if (arg == "--seed") o.seed = static_cast<std::uint32_t>(std::stoul(value, &used));
-      if (arg == "--epochs") o.epochs = std::stoi(value, &used);
-      if (arg == "--lr") o.lr = std::stod(value, &used);
-      if (used != value.size() || o.epochs < 0) throw std::invalid_argument(value);
-    } catch (const std::exception&) {
-      std::cerr << "relu_regression: bad value '" << value << "' for " << arg << "\n";
-      return false;
-    }
-  }
-  return true;
-}
 
 // numpy's legacy np.random.rand: MT19937 seeded like np.random.seed(n), and a
 // 53-bit double from two 32-bit draws. With seed 99 the initial weights are
@@ -90,7 +60,14 @@ class NumpyRand {
 
 int main(int argc, char** argv) {
   Options opt;
-  if (!parse(argc, argv, opt)) return 2;
+  samples::Flags flags("relu_regression",
+                       "The seed 004 ReLU regression: a 2-4-1 network learns 4 samples and predicts [28.1, 58.0].");
+  flags.add("seed", opt.seed, "initial-weight seed (99: the textbook's np.random.seed(99))")
+      .add("epochs", opt.epochs, "passes over the 4 samples")
+      .add("lr", opt.lr, "SGD learning rate")
+      .add("out", opt.out, "output folder");
+  flags.parse(argc, argv);
+  const std::string dir = samples::output_dir(opt.out);
 
   // The textbook data: two features per sample, one label.
   const xt::xarray<double> features = {{22.5, 72.0}, {31.4, 45.0}, {19.8, 85.0}, {27.6, 63.0}};
@@ -128,6 +105,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < params.size(); ++i) step.push_back(gn::assign_sub(params[i], grads[i] * opt.lr));
 
   gn::Session<double> s(g);
+  // The graph holds the forward pass, the gradients and the updates (drawn
+  // before the gradient check adds its own gradient nodes).
+  samples::graph_picture(dir, "graph", gn::to_dot(g));
 
   // Check the symbolic gradients against numerical ones before trusting them.
   // (All hidden pre-activations are far from ReLU's kink at 0 here, where a
@@ -141,14 +121,18 @@ int main(int argc, char** argv) {
   }
 
   std::vector<xt::xarray<double>> out;  // reused: a steady training loop allocates nothing
+  samples::Series curve{"training loss (mean of the epoch's batches)", {}, {}};
   for (int epoch = 1; epoch <= opt.epochs; ++epoch) {
     double epoch_loss = 0;
     for (int b = 0; b < 2; ++b) {
       s.run(step, {{x, batch_x[b]}, {y, batch_y[b]}}, out);
       epoch_loss += out[0]() / 2;  // the loss before this batch's update
     }
+    curve.x.push_back(epoch);
+    curve.y.push_back(epoch_loss);
     if (epoch % 100 == 0) std::cout << "epoch " << std::setw(5) << epoch << "  loss " << epoch_loss << "\n";
   }
+  samples::line_plot(dir, "training_loss", {"ReLU regression (seed 004)", "epoch", "MSE", "", true}, {curve});
 
   xt::print_options::set_precision(8);
   std::cout << "\nhidden weight:\n" << s.value(W1) << "\nhidden bias:\n" << s.value(b1)
@@ -158,6 +142,7 @@ int main(int argc, char** argv) {
   const double prediction = s.run({pred}, {{x, test_x}})[0](0, 0);
   std::cout << std::setprecision(11) << "prediction for [28.1, 58.0]: " << prediction
             << "   (textbook: 164.86371082, label 165)\n";
+  samples::print_written(dir);
   if (!std::isfinite(prediction)) {
     std::cerr << "relu_regression: training diverged (try a smaller --lr)\n";
     return 1;
