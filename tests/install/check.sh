@@ -40,7 +40,10 @@ pkgconfig_way() {
   local includedir libdir
   includedir=$("${pkg[@]}" --variable=includedir graphnn)
   libdir=$("${pkg[@]}" --variable=libdir graphnn)
-  [[ -f $includedir/graphnn/graphnn.hpp ]] || { echo "install check: $includedir/graphnn/graphnn.hpp missing"; return 1; }
+  if [[ ! -f $includedir/graphnn/graphnn.hpp ]]; then
+    echo "install check: $includedir/graphnn/graphnn.hpp missing"
+    return 1
+  fi
   # The library brings its own BLAS: users link -lgraphnn only.
   if ! readelf -d "$libdir/libgraphnn.so" | grep -q 'NEEDED.*blas'; then
     echo "install check: $libdir/libgraphnn.so does not link a BLAS library"
