@@ -82,15 +82,14 @@ TEST_CASE("the DESIGN.md snippet compiles, runs and gives the right numbers") {
   auto my_loss = gn::custom_loss<double>("exp_loss",                // mean over all elements of f(a, y)
       [](const auto& a, const auto& y) { return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0); },
       [](const auto& a, const auto& y) { return -y * xt::exp(1.0 - a) + (1.0 - y) * xt::exp(a); });  // d f / d a
-  // the snippet's my_loss(a, y) pairs a [batch, 4] with y [batch, 1]; custom losses do not broadcast
-  CHECK_ERROR(my_loss(a, y), "op 'exp_loss'", "[batch, 4]", "'y' [batch, 1]", "same shape");
-  auto a1 = softsign(pred);
-  auto l2 = my_loss(a1, y);
+  auto l2 = my_loss(a, y);  // a [batch, 4], y [batch, 1]: the target broadcasts, as in numpy
   const Arr A = pre / (1.0 + xt::abs(pre));
   CHECK_CLOSE(s.run({a}, {{x, X}})[0], A, 1e-15);
-  const Arr A1 = P / (1.0 + xt::abs(P));
-  const double expected_l2 = xt::mean(Y * (xt::exp(1.0 - A1) - 1.0) + (1.0 - Y) * (xt::exp(A1) - 1.0))();
+  const double expected_l2 = xt::mean(Y * (xt::exp(1.0 - A) - 1.0) + (1.0 - Y) * (xt::exp(A) - 1.0))();
   CHECK(s.run({l2}, {{x, X}, {y, Y}})[0]() == doctest::Approx(expected_l2).epsilon(1e-14));
+  // a target that does not broadcast to the prediction is refused, naming both
+  auto z3 = g.placeholder("z3", {gn::batch, 3});
+  CHECK_ERROR(my_loss(a, z3), "op 'exp_loss'", "[batch, 4]", "'z3' [batch, 3]", "same shape");
 
   // ---- gradient check: symbolic vs central-difference numerical gradients
   gn::GradCheckReport r = gn::check_gradients(s, loss, {W1, b1, W2, b2}, {{x, X}, {y, Y}});

@@ -20,6 +20,9 @@ std::string to_string(const Dims& d);
 // numpy broadcasting of two static shapes; throws graphnn::Error on mismatch.
 Shape broadcast_shapes(const Shape& a, const Shape& b);
 
+// True when `from` broadcasts (numpy rules) to exactly `to`.
+bool broadcasts_to(const Shape& from, const Shape& to);
+
 // `s` with every `batch` replaced by `batch_size`.
 Dims resolve(const Shape& s, std::size_t batch_size);
 

@@ -38,7 +38,7 @@ auto view(P* data, std::size_t n) {
 }
 
 inline void check_same_shape(const Shape& a, const Shape& b, const std::string& what) {
-  if (a != b) throw Error(what + " must have the same shape (custom losses do not broadcast)");
+  if (a != b) throw Error(what + " must have the same shape");
 }
 
 }  // namespace custom_detail
@@ -100,7 +100,7 @@ class CustomLossOp final : public Op<T> {
   std::string type() const override { return name_; }
   Shape infer(const std::vector<Shape>& in) const override {
     if (in.size() != 2) throw Error("expects 2 inputs");
-    custom_detail::check_same_shape(in[0], in[1], "prediction and target");
+    custom_detail::check_same_shape(in[0], in[1], "prediction and target (after broadcasting the target)");
     return {};
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
@@ -138,8 +138,12 @@ template <class T>
 class LossFn {
  public:
   explicit LossFn(std::shared_ptr<const CustomLossOp<T>> op) : op_(std::move(op)) {}
+  // A target that broadcasts to the prediction's shape (e.g. labels [batch, 1]
+  // against outputs [batch, 4]) is broadcast first, as numpy would.
   Node<T> operator()(const Node<T>& a, const Node<T>& y) const {
     if (!a.valid()) throw Error("op '" + op_->type() + "': empty node (default-constructed Node is not part of any graph)");
+    if (y.valid() && y.graph() == a.graph() && y.shape() != a.shape() && broadcasts_to(y.shape(), a.shape()))
+      return a.graph()->add(op_, {a, broadcast_to(y, a)});
     return a.graph()->add(op_, {a, y});
   }
   std::string name() const { return op_->type(); }
