@@ -22,47 +22,14 @@
 #include <xtensor/xbuilder.hpp>
 
 #include "../samples/common/output.hpp"
+#include "sample_runs.hpp"
 
 namespace fs = std::filesystem;
 namespace gn = graphnn;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& command) {
-  Result r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;) r.output.append(buffer, n);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
-// A fresh folder, removed with everything in it at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "graphnn_samples_a_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (fs::path(path) / name).string(); }
-};
-
-std::string sample(const char* exe, const std::string& args) { return samples::shell_quote(exe) + " " + args; }
-
-// The number after `label` in `text`, or NaN.
-double number_after(const std::string& text, const std::string& label) {
-  const auto at = text.find(label);
-  return at == std::string::npos ? std::nan("") : std::strtod(text.c_str() + at + label.size(), nullptr);
-}
+using namespace sample_runs;
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

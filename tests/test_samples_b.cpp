@@ -23,6 +23,7 @@
 #include <xtensor/xview.hpp>
 
 #include "../samples/common/output.hpp"
+#include "sample_runs.hpp"
 #include "curve_net.hpp"
 #include "dead_units.hpp"
 #include "image_data.hpp"
@@ -35,40 +36,7 @@ namespace gn = graphnn;
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-Result run(const std::string& command) {
-  Result r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, p)) > 0;) r.output.append(buffer, n);
-  const int raw = ::pclose(p);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  return r;
-}
-
-// A fresh folder, removed with everything in it at the end of the test.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "graphnn_samples_b_XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (fs::path(path) / name).string(); }
-};
-
-std::string sample(const char* exe, const std::string& args) { return samples::shell_quote(exe) + " " + args; }
-
-double number_after(const std::string& text, const std::string& label) {
-  const auto at = text.find(label);
-  return at == std::string::npos ? std::nan("") : std::strtod(text.c_str() + at + label.size(), nullptr);
-}
+using namespace sample_runs;
 
 bool nonempty(const std::string& path) { return fs::is_regular_file(path) && fs::file_size(path) > 0; }
 
