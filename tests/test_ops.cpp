@@ -294,14 +294,22 @@ TEST_CASE("forward: losses against their formulas") {
   CHECK_CLOSE(eval({z, ids_col}, [](V v) { return gn::sparse_softmax_cross_entropy(v[0], v[1]); }), sparse, 1e-14);
 }
 
-TEST_CASE("forward: custom elementwise op and custom loss") {
-  auto softsign = gn::elementwise<double>(
+// The seed-000 custom ops, defined once for the forward and gradient cases.
+gn::ElementwiseFn<double> make_softsign() {
+  return gn::elementwise<double>(
       "softsign", [](const auto& x) { return x / (1.0 + xt::abs(x)); },
       [](const auto& x) { return 1.0 / xt::square(1.0 + xt::abs(x)); });
-  auto exp_loss = gn::custom_loss<double>(
+}
+gn::LossFn<double> make_exp_loss() {
+  return gn::custom_loss<double>(
       "exp_loss",
       [](const auto& a, const auto& y) { return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0); },
       [](const auto& a, const auto& y) { return -y * xt::exp(1.0 - a) + (1.0 - y) * xt::exp(a); });
+}
+
+TEST_CASE("forward: custom elementwise op and custom loss") {
+  auto softsign = make_softsign();
+  auto exp_loss = make_exp_loss();
   const Arr x{-3.0, -0.5, 0.0, 2.0};
   CHECK(softsign.name() == "softsign");
   CHECK_CLOSE(eval({x}, [&](V v) { return softsign(v[0]); }), (Arr{-0.75, -0.5 / 1.5, 0.0, 2.0 / 3.0}), 1e-15);
@@ -471,13 +479,8 @@ TEST_CASE("gradient: every loss, targets included where they have a gradient") {
 
 TEST_CASE("gradient: custom elementwise op and custom loss") {
   Rng rng(28);
-  auto softsign = gn::elementwise<double>(
-      "softsign", [](const auto& x) { return x / (1.0 + xt::abs(x)); },
-      [](const auto& x) { return 1.0 / xt::square(1.0 + xt::abs(x)); });
-  auto exp_loss = gn::custom_loss<double>(
-      "exp_loss",
-      [](const auto& a, const auto& y) { return y * (xt::exp(1.0 - a) - 1.0) + (1.0 - y) * (xt::exp(a) - 1.0); },
-      [](const auto& a, const auto& y) { return -y * xt::exp(1.0 - a) + (1.0 - y) * xt::exp(a); });
+  auto softsign = make_softsign();
+  auto exp_loss = make_exp_loss();
   for (int trial = 0; trial < kTrials; ++trial) {
     const Dims d = test::random_dims(rng, test::dim(rng, 1, 3));
     grad_check(rng, {test::random_away(rng, d, 0.1, 3)}, [&](V v) { return softsign(v[0]); });
