@@ -1,5 +1,7 @@
 #include "graphnn/session.hpp"
 
+#include "session_plan.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
@@ -49,30 +51,9 @@ class ArenaPlanner {
   std::size_t top_ = 0;
 };
 
-struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
-};
-
 constexpr std::size_t kAlignBytes = 64;
 
 }  // namespace
-
-template <class T>
-struct Session<T>::Plan {
-  struct Step {
-    const Op<T>* op;
-    std::vector<const Buffer<T>*> inputs;
-    Buffer<T>* out;
-    int node;
-  };
-  std::vector<int> fetches;
-  std::size_t batch_size = 0;
-  std::vector<Buffer<T>> buffers;  // sized once: steps point into it
-  std::vector<Step> steps;
-  std::vector<std::pair<Node<T>, Buffer<T>*>> placeholders;
-  std::vector<const Buffer<T>*> fetched;
-  std::unique_ptr<T, AlignedFree> arena;
-};
 
 template <class T>
 Session<T>::Session(Graph<T>& graph) : graph_(graph) {}
@@ -116,12 +97,10 @@ void Session<T>::assign(const Node<T>& variable, const xt::xarray<T>& value) {
 }
 
 template <class T>
-typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds,
-                                                std::size_t& batch_size) {
-  for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
+std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
   // The batch size comes from the feeds; they must agree on it.
   const Node<T>* batch_from = nullptr;
-  batch_size = 0;
+  std::size_t batch_size = 0;
   for (const auto& feed : feeds) {
     graph_.check_owns(feed.node, "run: feed");
     const NodeData<T>& d = graph_.data(feed.node);
@@ -141,6 +120,14 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
       batch_size = vs[0];
     }
   }
+  return batch_size;
+}
+
+template <class T>
+typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds,
+                                                std::size_t& batch_size) {
+  for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
+  batch_size = batch_size_of(feeds);
   auto same_fetches = [&](const std::vector<int>& ids) {
     if (ids.size() != fetches.size()) return false;
     for (std::size_t i = 0; i < ids.size(); ++i)
@@ -163,7 +150,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
 
 template <class T>
 std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector<int>& fetches,
-                                                               std::size_t batch_size) {
+                                                               std::size_t batch_size, bool keep_all) {
   const std::size_t n = graph_.size();
   auto plan = std::make_unique<Plan>();
   plan->fetches = fetches;
@@ -228,6 +215,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
   }
   for (int f : fetches)
     if (root[static_cast<std::size_t>(f)] >= 0) last_use[static_cast<std::size_t>(root[static_cast<std::size_t>(f)])] = kForever;
+  if (keep_all) std::fill(last_use.begin(), last_use.end(), kForever);
 
   const std::size_t unit = kAlignBytes / sizeof(T);
   auto rounded = [&](std::size_t size) { return std::max<std::size_t>(1, (size + unit - 1) / unit) * unit; };
@@ -254,7 +242,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     Buffer<T>& out = buffer(id);
     out.data = alias >= 0 ? buffer(d.inputs[static_cast<std::size_t>(alias)]).data
                           : plan->arena.get() + offset[static_cast<std::size_t>(id)];
-    typename Plan::Step step{d.op.get(), {}, &out, id};
+    Step step{d.op.get(), {}, &out, id};
     for (int in : d.inputs) step.inputs.push_back(&buffer(in));
     plan->steps.push_back(std::move(step));
   }
@@ -263,9 +251,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
 }
 
 template <class T>
-typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds) {
-  std::size_t batch_size = 0;
-  Plan& plan = plan_for(fetches, feeds, batch_size);
+void Session<T>::bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds) {
   for (auto& [node, buf] : plan.placeholders) {
     const Feed<T>* feed = nullptr;
     for (const auto& f : feeds)
@@ -273,16 +259,26 @@ typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayR
     if (!feed) throw Error("run: placeholder " + describe(node) + " is needed by the fetches but was not fed");
     buf->data = const_cast<T*>(feed->value->data());  // read-only: no kernel writes a placeholder
   }
+}
+
+template <class T>
+void Session<T>::run_step(const Step& step) {
   // Placeholders alias the feeds only for the run; aliases of them must follow.
-  for (auto& step : plan.steps) {
-    const int alias = step.op->alias_input();
-    if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
-    try {
-      step.op->forward(step.inputs, *step.out);
-    } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
-      throw Error("run: node " + describe(graph_.node(step.node)) + ": " + e.what());
-    }
+  const int alias = step.op->alias_input();
+  if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
+  try {
+    step.op->forward(step.inputs, *step.out);
+  } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
+    throw Error("run: node " + describe(graph_.node(step.node)) + ": " + e.what());
   }
+}
+
+template <class T>
+typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds) {
+  std::size_t batch_size = 0;
+  Plan& plan = plan_for(fetches, feeds, batch_size);
+  bind_feeds(plan, feeds);
+  for (const auto& step : plan.steps) run_step(step);
   return plan;
 }
 

@@ -52,6 +52,18 @@ struct Sigmoid {
     const T e = std::exp(x);
     return e / (T(1) + e);
   }
+  // The same two branches over e = exp(-|x|), with exp vectorised; in blocks,
+  // so x is still readable when y is written (y may be x).
+  void map(const T* x, T* y, std::size_t n) const {
+    constexpr std::size_t block = 256;
+    T e[block];
+    for (std::size_t i0 = 0; i0 < n; i0 += block) {
+      const std::size_t m = std::min(block, n - i0);
+      for (std::size_t j = 0; j < m; ++j) e[j] = -std::abs(x[i0 + j]);
+      vmath::exp(e, e, m);
+      for (std::size_t j = 0; j < m; ++j) y[i0 + j] = (x[i0 + j] >= T(0) ? T(1) : e[j]) / (T(1) + e[j]);
+    }
+  }
   Node<T> grad(const Node<T>&, const Node<T>& y, const Node<T>& g) const { return sigmoid_grad(g, y); }
 };
 

@@ -76,6 +76,43 @@ class MatMul final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     product(ta_, tb_, *in[0], *in[1], T(1), T(0), out);
   }
+  // A few elements of one operand changed: op(A)[i, p] by d adds d op(B)[p, :]
+  // to row i of C; op(B)[p, j] by d adds d op(A)[:, p] to column j. Many
+  // changed (or both operands): one GEMM is cheaper.
+  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>& before,
+                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
+    if (!changed[0]->none() && !changed[1]->none()) return false;
+    const std::size_t k = changed[0]->none() ? 1 : 0;
+    const std::vector<std::size_t>& idx = changed[k]->indices;
+    if (idx.size() * 8 > in[k]->size) return false;
+    const Buffer<T>&a = *in[0], &b = *in[1];
+    const std::size_t m = out.dims[0], n = out.dims[1], lda = a.dims[1], ldb = b.dims[1], cols = in[k]->dims[1];
+    std::vector<std::size_t>& lines = out_changed.indices;  // rows (k = 0) or columns of C, then its elements
+    lines.clear();
+    for (std::size_t e : idx) {
+      const T d = in[k]->data[e] - before[k][e];
+      const std::size_t row = e / cols, col = e % cols;
+      if (k == 0) {
+        const std::size_t i = ta_ ? col : row, p = ta_ ? row : col;
+        T* c = out.data + i * n;
+        for (std::size_t j = 0; j < n; ++j) c[j] += d * (tb_ ? b.data[j * ldb + p] : b.data[p * ldb + j]);
+        lines.push_back(i);
+      } else {
+        const std::size_t p = tb_ ? col : row, j = tb_ ? row : col;
+        for (std::size_t i = 0; i < m; ++i) out.data[i * n + j] += d * (ta_ ? a.data[p * lda + i] : a.data[i * lda + p]);
+        lines.push_back(j);
+      }
+    }
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    const std::size_t count = lines.size(), length = k == 0 ? n : m;
+    lines.resize(count * length);
+    for (std::size_t l = count; l-- > 0;) {  // expand in place, from the back
+      const std::size_t line = lines[l];
+      for (std::size_t t = length; t-- > 0;) lines[l * length + t] = k == 0 ? line * n + t : t * n + line;
+    }
+    return true;
+  }
   bool transpose_a() const { return ta_; }
   bool transpose_b() const { return tb_; }
   // As TensorFlow's MatMulGrad: each case keeps the products transpose-free.

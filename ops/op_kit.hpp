@@ -82,6 +82,44 @@ void for_each_broadcast(const Dims& out, const Strides& sa, const Strides& sb, F
   }
 }
 
+// The flat index of `in` read at flat index `o` of `out`, for in's broadcast_strides `s`.
+inline std::size_t broadcast_source(std::size_t o, const Dims& out, const Strides& s) {
+  std::size_t i = 0;
+  for (std::size_t d = out.size(); d-- > 0;) {
+    i += (o % out[d]) * s[d];
+    o /= out[d];
+  }
+  return i;
+}
+
+// Calls f(o) for every flat index o of `out` that reads element `index` of a
+// broadcast `in` (the inverse of broadcast_source).
+template <class F>
+void for_each_reader(const Dims& in, const Dims& out, std::size_t index, F&& f) {
+  const std::size_t rank = out.size(), lead = rank - in.size();
+  std::array<std::size_t, kMaxRank> pos{}, stride{};
+  std::array<bool, kMaxRank> free{};
+  for (std::size_t d = rank, st = 1; d-- > 0; st *= out[d]) stride[d] = st;
+  for (std::size_t d = rank; d-- > 0;) {
+    const std::size_t n = d >= lead ? in[d - lead] : 1;
+    free[d] = n == 1 && out[d] > 1;
+    if (!free[d]) pos[d] = index % n;
+    index /= n;
+  }
+  while (true) {
+    std::size_t o = 0;
+    for (std::size_t d = 0; d < rank; ++d) o += pos[d] * stride[d];
+    f(o);
+    std::size_t d = rank;
+    while (d-- > 0) {  // odometer over the broadcast dimensions
+      if (!free[d]) continue;
+      if (++pos[d] < out[d]) break;
+      pos[d] = 0;
+    }
+    if (d == std::size_t(-1)) return;
+  }
+}
+
 // True when `small` (leading 1s ignored) equals the trailing dimensions of `big`:
 // `small` repeats whole over the rows of `big`.
 inline bool is_trailing(const Dims& small, const Dims& big) {
@@ -152,6 +190,24 @@ class UnaryOp final : public Op<T> {
     if constexpr (has_map<Def>::value) def_.map(in[0]->data, out.data, out.size);
     else unary_map(*in[0], out, [this](T x) { return def_.f(x); });
   }
+  // Recomputes the changed elements only, through the same kernel as forward
+  // (so each gets the value a full run would give it).
+  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>&,
+                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
+    const std::vector<std::size_t>& idx = changed[0]->indices;
+    constexpr std::size_t block = 64;
+    T x[block], y[block];
+    for (std::size_t i0 = 0; i0 < idx.size(); i0 += block) {
+      const std::size_t m = std::min(block, idx.size() - i0);
+      for (std::size_t j = 0; j < m; ++j) x[j] = in[0]->data[idx[i0 + j]];
+      if constexpr (has_map<Def>::value) def_.map(x, y, m);
+      else
+        for (std::size_t j = 0; j < m; ++j) y[j] = def_.f(x[j]);
+      for (std::size_t j = 0; j < m; ++j) out.data[idx[i0 + j]] = y[j];
+    }
+    out_changed.indices = idx;
+    return true;
+  }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     return {def_.grad(a.inputs[0], a.output, a.grad)};
   }
@@ -188,6 +244,26 @@ class BinaryOp final : public Op<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     binary_map(*in[0], *in[1], out, [](T a, T b) { return Def{}.f(a, b); });
+  }
+  // One input changed: recompute the output elements that read its changed
+  // elements. Both changed: recompute all.
+  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>&,
+                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
+    if (!changed[0]->none() && !changed[1]->none()) return false;
+    const std::size_t k = changed[0]->none() ? 1 : 0;
+    const Buffer<T>&a = *in[0], &b = *in[1];
+    if (in[k]->size == out.size) {
+      out_changed.indices = changed[k]->indices;
+    } else {
+      out_changed.indices.clear();
+      for (std::size_t i : changed[k]->indices)
+        for_each_reader(in[k]->dims, out.dims, i, [&](std::size_t o) { out_changed.indices.push_back(o); });
+    }
+    const Strides sa = broadcast_strides(a.dims, out.dims), sb = broadcast_strides(b.dims, out.dims);
+    for (std::size_t o : out_changed.indices)
+      out.data[o] = Def{}.f(a.data[a.size == out.size ? o : broadcast_source(o, out.dims, sa)],
+                            b.data[b.size == out.size ? o : broadcast_source(o, out.dims, sb)]);
+    return true;
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     auto [ga, gb] = Def{}.grad(a.inputs[0], a.inputs[1], a.output, a.grad);

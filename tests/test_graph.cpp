@@ -348,6 +348,58 @@ TEST_CASE("session: aliases (reshape, stop_gradient, expand_dims) and their inpu
   CHECK_CLOSE(s.run({rw})[0], (Arr{{4.0, 3.0}, {2.0, 1.0}}), 0);
 }
 
+TEST_CASE("session: element_function equals a full run with the element changed") {
+  Rng rng(29);
+  for (const bool ta : {false, true})
+    for (const bool tb : {false, true}) {
+      CAPTURE(ta);
+      CAPTURE(tb);
+      gn::Graph<double> g;
+      const std::size_t m = test::dim(rng, 2, 6), k = test::dim(rng, 2, 6), n = test::dim(rng, 2, 6);
+      auto x = g.placeholder("x", {gn::batch, std::int64_t(k)});
+      auto A = g.variable("A", test::random(rng, ta ? std::vector<std::size_t>{k, m} : std::vector<std::size_t>{m, k}));
+      auto B = g.variable("B", test::random(rng, tb ? std::vector<std::size_t>{n, k} : std::vector<std::size_t>{k, n}));
+      auto c = g.variable("c", test::random(rng, {n}));
+      auto prod = gn::matmul(A, B, ta, tb);             // A and B each read once: patched
+      auto twice = gn::matmul(B, B, !tb, tb);            // B read twice: recomputed
+      auto through_alias = gn::reshape(c, {1, std::int64_t(n)}) * 3.0;  // c through a reshape
+      auto y = gn::reduce_sum(gn::tanh(prod + c) + through_alias) + gn::reduce_mean(twice) +
+               gn::reduce_sum(gn::matmul(x, A, false, !ta));  // a second reader of A, as the right operand
+      const Arr X = test::random(rng, {3, k});
+      gn::Session<double> s(g);
+      for (const N& v : {A, B, c}) {
+        auto f = s.element_function(y, v, {{x, X}});
+        const Arr before = s.value(v);
+        CHECK(f.size() == before.size());
+        for (std::size_t i = 0; i < before.size(); ++i)
+          for (const double d : {0.25, -1.5}) {
+            const double got = f(i, before.flat(i) + d);
+            CHECK(s.value(v) == before);  // restored after the call
+            Arr changed = before;
+            changed.flat(i) += d;
+            s.assign(v, changed);
+            const double full = s.run({y}, {{x, X}})[0]();
+            s.assign(v, before);
+            CHECK(std::abs(got - full) <= 1e-12 * std::max(1.0, std::abs(full)));
+          }
+        CHECK(f(0, before.flat(0)) == doctest::Approx(s.run({y}, {{x, X}})[0]()).epsilon(1e-14));
+      }
+    }
+}
+
+TEST_CASE("session: element_function of a variable the fetch does not read is constant") {
+  gn::Graph<double> g;
+  auto a = g.variable("a", Arr{1.0, 2.0});
+  auto unused = g.variable("unused", Arr{5.0});
+  auto y = gn::reduce_sum(a * a);
+  gn::Session<double> s(g);
+  auto f = s.element_function(y, unused);
+  CHECK(f(0, 100.0) == 5.0);
+  auto fa = s.element_function(y, a);
+  CHECK(fa(1, 3.0) == 10.0);
+  CHECK(fa(0, -2.0) == 8.0);
+}
+
 TEST_CASE("session: buffer reuse on a deep chain gives the values of plain xtensor") {
   Rng rng(43);
   gn::Graph<double> g;
@@ -580,6 +632,23 @@ TEST_CASE("errors: variables in a session") {
   CHECK_ERROR(s.assign(h, Arr{2.0}), "assign", "'" + h.name() + "' [batch, 4] is not a variable");
   CHECK_ERROR(s.variable_data(x), "variable_data", "'x' [batch, 2] is not a variable");
   CHECK_CLOSE(s.value(W), Arr(xt::zeros<double>({2, 4})), 0);  // unchanged by the refusals
+}
+
+TEST_CASE("errors: element_function") {
+  gn::Graph<double> g;
+  auto W = g.variable("W", Arr{1.0, 2.0, 3.0});
+  auto x = g.placeholder("x", {gn::batch, 3});
+  auto y = gn::reduce_sum(x * W);
+  auto update = gn::assign_sub(W, W * 0.5);
+  gn::Session<double> s(g);
+  const Arr X = xt::ones<double>({2, 3});
+  auto f = s.element_function(y, W, {{x, X}});
+  CHECK_ERROR(f(3, 1.0), "element_function: index 3 is outside variable 'W' [3] (3 elements)");
+  CHECK_ERROR(s.element_function(y, x, {{x, X}}), "element_function: 'x' [batch, 3] is not a variable");
+  CHECK_ERROR(s.element_function(y, W), "run: placeholder 'x' [batch, 3] is needed by the fetches but was not fed");
+  CHECK_ERROR(s.element_function(update, W), "element_function: fetch '" + update.name() + "' [3] runs the assignment",
+              "only a function without side effects");
+  CHECK(s.value(W) == Arr{1.0, 2.0, 3.0});
 }
 
 TEST_CASE("errors: class ids are checked when the loss runs") {

@@ -69,21 +69,54 @@ class Session {
   // The variable's storage, for in-place edits (gradient checking, optimizers).
   T* variable_data(const Node<T>& variable);
 
+  class ElementFunction;
+  // f(i, v): the sum of `fetch` with element i of `variable` set to v, for
+  // numerical differentiation. Made with one full run; a call then recomputes
+  // only what the element changes: ops that can update just the affected
+  // elements (Op::forward_changes: element-wise ops, matrix products) do, the
+  // others rerun whole. It sees the variables and feeds as they were when it
+  // was made; the feeds and the session must outlive it.
+  ElementFunction element_function(const Node<T>& fetch, const Node<T>& variable, ArrayRef<Feed<T>> feeds = {});
+
   Graph<T>& graph() { return graph_; }
   // Number of compiled plans (one per fetch set and batch size).
   std::size_t plan_count() const;
 
  private:
   struct Plan;
+  struct Step;
   xt::xarray<T>& storage(const Node<T>& variable, const char* caller);
+  std::size_t batch_size_of(ArrayRef<Feed<T>> feeds);  // checks the feeds, too
   Plan& plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::size_t& batch_size);
   Plan& execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds);
-  std::unique_ptr<Plan> compile(const std::vector<int>& fetches, std::size_t batch_size);
+  // keep_all: no buffer is reused, so every value of a run stays readable after it.
+  std::unique_ptr<Plan> compile(const std::vector<int>& fetches, std::size_t batch_size, bool keep_all = false);
+  void bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds);
+  void run_step(const Step& step);
 
   Graph<T>& graph_;
   std::unordered_map<int, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
   std::vector<std::unique_ptr<Plan>> plans_;  // few; searched without allocating
   Plan* last_plan_ = nullptr;
+};
+
+template <class T>
+class Session<T>::ElementFunction {
+ public:
+  ElementFunction(ElementFunction&&) noexcept;
+  ElementFunction& operator=(ElementFunction&&) noexcept;
+  ~ElementFunction();
+
+  // The sum of the fetch with variable[index] = value; the variable is left as it was.
+  double operator()(std::size_t index, T value);
+  // Elements of the variable.
+  std::size_t size() const;
+
+ private:
+  friend class Session;
+  struct State;
+  explicit ElementFunction(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 extern template class Session<float>;
