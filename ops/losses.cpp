@@ -1,6 +1,7 @@
 // Losses. Each is one fused, numerically stable kernel whose gradient is
 // written with graph ops; all return a scalar mean.
 #include "op_kit.hpp"
+#include "vector_math.hpp"
 
 namespace graphnn {
 namespace {
@@ -9,16 +10,6 @@ void check_same_shape(const std::vector<Shape>& in, const char* what) {
   kit::expect_inputs(in, 2);
   if (in[0] != in[1])
     throw Error(std::string(what) + " must have the same shape (losses do not broadcast)");
-}
-
-// log(sum(exp(row))) without overflow.
-template <class T>
-T log_sum_exp(const T* x, std::size_t c) {
-  T m = x[0];
-  for (std::size_t j = 1; j < c; ++j) m = std::max(m, x[j]);
-  T sum = 0;
-  for (std::size_t j = 0; j < c; ++j) sum += std::exp(x[j] - m);
-  return m + std::log(sum);
 }
 
 template <class T>
@@ -94,12 +85,13 @@ class SoftmaxCrossEntropy final : public Op<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
+    const T *z = in[0]->data, *y = in[1]->data;
     double total = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T *z = in[0]->data + r * c, *y = in[1]->data + r * c;
-      const T lse = log_sum_exp(z, c);
-      for (std::size_t j = 0; j < c; ++j) total += y[j] * (lse - z[j]);
-    }
+    vmath::for_each_log_sum_exp(z, rows, c, [z, y, c, &total](std::size_t r, T lse) {
+      double row = 0;  // a local sum: `total` in memory would be stored and reloaded per element
+      for (std::size_t j = r * c; j < (r + 1) * c; ++j) row += y[j] * (lse - z[j]);
+      total += row;
+    });
     out.data[0] = static_cast<T>(total / static_cast<double>(rows));
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
@@ -123,10 +115,9 @@ class SparseSoftmaxCrossEntropy final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
     double total = 0;
-    for (std::size_t r = 0; r < rows; ++r) {
-      const T* z = in[0]->data + r * c;
-      total += log_sum_exp(z, c) - z[class_index(in[1]->data[r], c, r, type())];
-    }
+    vmath::for_each_log_sum_exp(in[0]->data, rows, c, [&](std::size_t r, T lse) {
+      total += lse - in[0]->data[r * c + class_index(in[1]->data[r], c, r, type())];
+    });
     out.data[0] = static_cast<T>(total / static_cast<double>(rows));
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {

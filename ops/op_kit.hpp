@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -132,6 +133,57 @@ inline bool is_trailing(const Dims& small, const Dims& big) {
   return true;
 }
 
+// n / d and n % d for a fixed d without a divide instruction (Lemire, Kaser
+// and Kurz, "Faster remainder by direct computation", 2019): one 128-bit
+// multiply, exact for n, d < 2^32; a plain division beyond.
+class FastDivisor {
+ public:
+  explicit FastDivisor(std::size_t d) : d_(d), m_(d > 1 && d < kLimit ? ~std::uint64_t(0) / d + 1 : 0) {}
+  std::size_t value() const { return d_; }
+  std::size_t div(std::size_t n) const {
+    if (m_ != 0 && n < kLimit) return static_cast<std::size_t>((static_cast<U128>(m_) * n) >> 64);
+    return d_ == 1 ? n : n / d_;
+  }
+  std::size_t mod(std::size_t n) const { return n - div(n) * d_; }
+
+ private:
+  __extension__ typedef unsigned __int128 U128;
+  static constexpr std::uint64_t kLimit = std::uint64_t(1) << 32;
+  std::size_t d_;
+  std::uint64_t m_;  // ceil(2^64 / d), or 0 where the fast form does not apply
+};
+
+// Element `o` of `out` as read from a broadcast `in`: the common layouts (the
+// same shape, a scalar, a block repeated over the rows) skip the generic
+// index walk, which divides once per dimension.
+template <class T>
+class BroadcastRead {
+ public:
+  BroadcastRead(const Buffer<T>& in, const Dims& out)
+      : data_(in.data), dims_(out), strides_(broadcast_strides(in.dims, out)), size_(in.size), period_(in.size) {
+    std::size_t total = 1;
+    for (auto d : out) total *= d;
+    layout_ = size_ == total ? same : size_ == 1 ? scalar : is_trailing(in.dims, out) ? trailing : general;
+  }
+  T operator()(std::size_t o) const {
+    switch (layout_) {
+      case same: return data_[o];
+      case scalar: return data_[0];
+      case trailing: return data_[period_.mod(o)];
+      default: return data_[broadcast_source(o, dims_, strides_)];
+    }
+  }
+
+ private:
+  enum Layout { same, scalar, trailing, general };
+  const T* data_;
+  const Dims& dims_;
+  Strides strides_;
+  std::size_t size_;
+  FastDivisor period_;  // trailing: in repeats every size_ elements of out
+  Layout layout_;
+};
+
 // out = f(a, b) element-wise with broadcasting; contiguous fast paths first.
 template <class T, class F>
 void binary_map(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F f) {
@@ -246,7 +298,7 @@ class BinaryOp final : public Op<T> {
     binary_map(*in[0], *in[1], out, [](T a, T b) { return Def{}.f(a, b); });
   }
   // One input changed: recompute the output elements that read its changed
-  // elements. Both changed: recompute all.
+  // elements (and list them). Both changed: recompute all.
   bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>&,
                        const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
     if (!changed[0]->none() && !changed[1]->none()) return false;
@@ -259,10 +311,12 @@ class BinaryOp final : public Op<T> {
       for (std::size_t i : changed[k]->indices)
         for_each_reader(in[k]->dims, out.dims, i, [&](std::size_t o) { out_changed.indices.push_back(o); });
     }
-    const Strides sa = broadcast_strides(a.dims, out.dims), sb = broadcast_strides(b.dims, out.dims);
-    for (std::size_t o : out_changed.indices)
-      out.data[o] = Def{}.f(a.data[a.size == out.size ? o : broadcast_source(o, out.dims, sa)],
-                            b.data[b.size == out.size ? o : broadcast_source(o, out.dims, sb)]);
+    if (out_changed.indices.size() * 4 >= out.size) {  // a dense pass beats indexed reads; same values
+      forward(in, out);
+      return true;
+    }
+    const BroadcastRead<T> read_a(a, out.dims), read_b(b, out.dims);
+    for (std::size_t o : out_changed.indices) out.data[o] = Def{}.f(read_a(o), read_b(o));
     return true;
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {

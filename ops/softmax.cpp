@@ -1,6 +1,7 @@
 // softmax and log_softmax over the last axis, computed from x - max(x) so
 // no exponent overflows (logits of ±1000 give exact 0/1, never NaN).
 #include "op_kit.hpp"
+#include "vector_math.hpp"
 
 namespace graphnn {
 namespace {
@@ -17,20 +18,23 @@ class Softmax final : public Op<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const std::size_t c = in[0]->dims.back();
+    if (log_) {  // y may be x: row r is written after its log-sum-exp is taken
+      vmath::for_each_log_sum_exp(in[0]->data, out.size / c, c, [&](std::size_t r, T lse) {
+        for (std::size_t j = r * c; j < (r + 1) * c; ++j) out.data[j] = in[0]->data[j] - lse;
+      });
+      return;
+    }
     for (std::size_t r = 0; r < out.size; r += c) {
       const T* x = in[0]->data + r;
       T* y = out.data + r;
       T m = x[0];
       for (std::size_t j = 1; j < c; ++j) m = std::max(m, x[j]);
+      for (std::size_t j = 0; j < c; ++j) y[j] = x[j] - m;  // y may be x: y[j] is written after x[j] is read
+      vmath::exp(y, y, c);
       T sum = 0;
-      for (std::size_t j = 0; j < c; ++j) sum += std::exp(x[j] - m);
-      if (log_) {
-        const T lse = m + std::log(sum);
-        for (std::size_t j = 0; j < c; ++j) y[j] = x[j] - lse;
-      } else {
-        const T inv = T(1) / sum;
-        for (std::size_t j = 0; j < c; ++j) y[j] = std::exp(x[j] - m) * inv;
-      }
+      for (std::size_t j = 0; j < c; ++j) sum += y[j];
+      const T inv = T(1) / sum;
+      for (std::size_t j = 0; j < c; ++j) y[j] *= inv;
     }
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {

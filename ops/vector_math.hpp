@@ -1,5 +1,6 @@
 #pragma once
-// Element-wise exp and tanh over arrays. With glibc's libmvec the work goes
+// Element-wise exp, log and tanh over arrays, and the row-wise log-sum-exp
+// of the softmax family. With glibc's libmvec the work goes
 // through its SIMD variants (within 2 ulp of the scalar libm result, measured),
 // 4-8x faster than a scalar libm loop; otherwise through std::exp/std::tanh.
 // Every element takes the same path (the tail is padded), so a value never
@@ -13,6 +14,10 @@ extern "C" __m128d _ZGVbN2v_exp(__m128d);
 extern "C" __m128 _ZGVbN4v_expf(__m128);
 extern "C" __m128d _ZGVbN2v_tanh(__m128d);
 extern "C" __m128 _ZGVbN4v_tanhf(__m128);
+extern "C" __m128d _ZGVbN2v_log(__m128d);
+extern "C" __m128 _ZGVbN4v_logf(__m128);
+extern "C" __m256d _ZGVdN4v_exp(__m256d);
+extern "C" __m256d _ZGVdN4v_log(__m256d);
 extern "C" __m256d _ZGVdN4v_tanh(__m256d);
 #endif
 
@@ -29,7 +34,8 @@ inline void map_simd(const T* x, T* y, std::size_t n) {
     __builtin_memcpy(y + i, &v, sizeof v);
   }
   if (i == n) return;
-  T pad[W] = {};
+  T pad[W];
+  for (T& p : pad) p = T(1);  // in the domain of every function here (log too)
   for (std::size_t j = i; j < n; ++j) pad[j - i] = x[j];
   V v;
   __builtin_memcpy(&v, pad, sizeof v);
@@ -37,22 +43,34 @@ inline void map_simd(const T* x, T* y, std::size_t n) {
   __builtin_memcpy(pad, &v, sizeof v);
   for (std::size_t j = i; j < n; ++j) y[j] = pad[j - i];
 }
-inline void exp(const double* x, double* y, std::size_t n) { map_simd<__m128d, _ZGVbN2v_exp, double, 2>(x, y, n); }
-inline void exp(const float* x, float* y, std::size_t n) { map_simd<__m128, _ZGVbN4v_expf, float, 4>(x, y, n); }
-// Doubles: the AVX2 variant (4 wide) where the CPU has it, chosen once. The
-// loop is written out here so every 256-bit value stays inside AVX2 code.
-__attribute__((target("avx2"))) inline void tanh_avx2(const double* x, double* y, std::size_t n) {
+// Doubles: the AVX2 variants (4 wide) where the CPU has them, chosen once.
+// The loop is written out here so every 256-bit value stays inside AVX2 code.
+template <__m256d (*F)(__m256d)>
+__attribute__((target("avx2"))) inline void map_avx2(const double* x, double* y, std::size_t n) {
   std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, _ZGVdN4v_tanh(_mm256_loadu_pd(x + i)));
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, F(_mm256_loadu_pd(x + i)));
   if (i == n) return;
-  double pad[4] = {};
+  double pad[4] = {1, 1, 1, 1};  // in the domain of every function here (log too)
   for (std::size_t j = i; j < n; ++j) pad[j - i] = x[j];
-  _mm256_storeu_pd(pad, _ZGVdN4v_tanh(_mm256_loadu_pd(pad)));
+  _mm256_storeu_pd(pad, F(_mm256_loadu_pd(pad)));
   for (std::size_t j = i; j < n; ++j) y[j] = pad[j - i];
 }
-inline void tanh(const double* x, double* y, std::size_t n) {
+inline bool has_avx2() {
   static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) tanh_avx2(x, y, n);
+  return avx2;
+}
+inline void exp(const double* x, double* y, std::size_t n) {
+  if (has_avx2()) map_avx2<_ZGVdN4v_exp>(x, y, n);
+  else map_simd<__m128d, _ZGVbN2v_exp, double, 2>(x, y, n);
+}
+inline void exp(const float* x, float* y, std::size_t n) { map_simd<__m128, _ZGVbN4v_expf, float, 4>(x, y, n); }
+inline void log(const double* x, double* y, std::size_t n) {
+  if (has_avx2()) map_avx2<_ZGVdN4v_log>(x, y, n);
+  else map_simd<__m128d, _ZGVbN2v_log, double, 2>(x, y, n);
+}
+inline void log(const float* x, float* y, std::size_t n) { map_simd<__m128, _ZGVbN4v_logf, float, 4>(x, y, n); }
+inline void tanh(const double* x, double* y, std::size_t n) {
+  if (has_avx2()) map_avx2<_ZGVdN4v_tanh>(x, y, n);
   else map_simd<__m128d, _ZGVbN2v_tanh, double, 2>(x, y, n);
 }
 inline void tanh(const float* x, float* y, std::size_t n) { map_simd<__m128, _ZGVbN4v_tanhf, float, 4>(x, y, n); }
@@ -65,6 +83,66 @@ template <class T>
 inline void tanh(const T* x, T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
 }
+template <class T>
+inline void log(const T* x, T* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+}
 #endif
+
+// sum_j exp(x[j] - shift), the exponentials vectorised through a stack block
+// (no allocation; the same path for every element, as above).
+template <class T>
+inline T exp_sum(const T* x, std::size_t n, T shift) {
+  constexpr std::size_t block = 64;
+  T e[block];
+  T sum = 0;
+  for (std::size_t i0 = 0; i0 < n; i0 += block) {
+    const std::size_t m = n - i0 < block ? n - i0 : block;
+    for (std::size_t j = 0; j < m; ++j) e[j] = x[i0 + j] - shift;
+    exp(e, e, m);
+    for (std::size_t j = 0; j < m; ++j) sum += e[j];
+  }
+  return sum;
+}
+
+// f(r, lse_r) for each row r of a row-major [rows, c] array, in order, where
+// lse_r = m + log(sum_j exp(x[r, j] - m)) with m the row's maximum (no
+// overflow). Short rows are batched so the exps and logs run over whole
+// vectors; each row's sum is taken in the same order as exp_sum's.
+template <class T, class F>
+inline void for_each_log_sum_exp(const T* x, std::size_t rows, std::size_t c, F&& f) {
+  constexpr std::size_t block = 256;
+  auto row_max = [c](const T* row) {
+    T m = row[0];
+    for (std::size_t j = 1; j < c; ++j) m = m < row[j] ? row[j] : m;
+    return m;
+  };
+  if (c > block || c == 0) {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* row = x + r * c;
+      const T m = c ? row_max(row) : T(0);
+      f(r, m + std::log(exp_sum(row, c, m)));
+    }
+    return;
+  }
+  const std::size_t group = block / c;
+  T e[block], m[block], s[block];
+  for (std::size_t r0 = 0; r0 < rows; r0 += group) {
+    const std::size_t g = rows - r0 < group ? rows - r0 : group;
+    for (std::size_t r = 0; r < g; ++r) {
+      const T* row = x + (r0 + r) * c;
+      m[r] = row_max(row);
+      for (std::size_t j = 0; j < c; ++j) e[r * c + j] = row[j] - m[r];
+    }
+    exp(e, e, g * c);
+    for (std::size_t r = 0; r < g; ++r) {
+      T sum = 0;
+      for (std::size_t j = 0; j < c; ++j) sum += e[r * c + j];
+      s[r] = sum;
+    }
+    log(s, s, g);
+    for (std::size_t r = 0; r < g; ++r) f(r0 + r, m[r] + s[r]);
+  }
+}
 
 }  // namespace graphnn::vmath

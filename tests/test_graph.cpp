@@ -387,6 +387,44 @@ TEST_CASE("session: element_function equals a full run with the element changed"
     }
 }
 
+TEST_CASE("session: element_function through a two-layer network and every broadcast layout") {
+  // Changes spread from one element to a column, then to every element (the
+  // second product reports all of them), through biases of each layout: a
+  // row vector, a column [rows, 1] (the general broadcast), a scalar.
+  Rng rng(31);
+  gn::Graph<double> g;
+  const std::size_t rows = 7, in = 5, hidden = 6, out = 5;  // a column of 7 is under a quarter of h: listed, not dense
+  auto x = g.placeholder("x", {std::int64_t(rows), std::int64_t(in)});  // fixed rows: `col` broadcasts against them
+  auto t = g.placeholder("t", {std::int64_t(rows), std::int64_t(out)});
+  auto W1 = g.variable("W1", test::random(rng, {in, hidden}));
+  auto b1 = g.variable("b1", test::random(rng, {hidden}));
+  auto W2 = g.variable("W2", test::random(rng, {hidden, out}));
+  auto b2 = g.variable("b2", test::random(rng, {out}));
+  auto col = g.variable("col", test::random(rng, {rows, 1}));
+  auto scale = g.variable("scale", test::random(rng, {}));
+  auto h = gn::sigmoid(gn::matmul(x, W1) + b1);
+  auto logits = (gn::matmul(h, W2) + b2) * scale - col;
+  auto y = gn::softmax_cross_entropy(logits, t) + gn::reduce_mean(gn::log_softmax(logits));
+  const Arr X = test::random(rng, {rows, in});
+  Arr T = xt::zeros<double>({rows, out});
+  for (std::size_t r = 0; r < rows; ++r) T(r, r % out) = 1;
+  gn::Session<double> s(g);
+  for (const N& v : {W1, b1, W2, b2, col, scale}) {
+    CAPTURE(v.name());
+    auto f = s.element_function(y, v, {{x, X}, {t, T}});
+    const Arr before = s.value(v);
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      const double got = f(i, before.flat(i) + 0.125);
+      Arr changed = before;
+      changed.flat(i) += 0.125;
+      s.assign(v, changed);
+      const double full = s.run({y}, {{x, X}, {t, T}})[0]();
+      s.assign(v, before);
+      CHECK(std::abs(got - full) <= 1e-13 * std::max(1.0, std::abs(full)));
+    }
+  }
+}
+
 TEST_CASE("session: element_function of a variable the fetch does not read is constant") {
   gn::Graph<double> g;
   auto a = g.variable("a", Arr{1.0, 2.0});

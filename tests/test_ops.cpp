@@ -4,6 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "test_util.hpp"
 
+#include "op_kit.hpp"  // kit::FastDivisor
+
 #include <functional>
 
 #include <xtensor/xmanipulation.hpp>
@@ -265,6 +267,49 @@ TEST_CASE("forward: softmax and log_softmax over the last axis") {
     const Dims rows(x.shape().begin(), x.shape().end() - 1);
     CHECK_CLOSE(Arr(xt::sum(y, {rank - 1})), Arr(xt::ones<double>(rows)), 1e-15);
     CHECK_CLOSE(eval({x}, [](V v) { return gn::log_softmax(v[0]); }), softmax_ref(x, true), 1e-14);
+  }
+}
+
+TEST_CASE("forward: the softmax family on many rows and long rows") {
+  // The kernels batch short rows into blocks of 256 values for the vectorised
+  // exp and log, and take rows longer than that one by one: shapes on both
+  // sides of those limits, with partial blocks.
+  Rng rng(18);
+  for (const Dims& dims : {Dims{100, 10}, Dims{50, 7}, Dims{7, 1}, Dims{2, 256}, Dims{3, 257}, Dims{2, 300}}) {
+    const Arr z = test::random(rng, dims, -4, 4);
+    INFO("shape " << test::shape_text(z));
+    const std::size_t rows = dims[0], c = dims[1];
+    CHECK_CLOSE(eval({z}, [](V v) { return gn::softmax(v[0]); }), softmax_ref(z, false), 1e-15);
+    const Arr ls = softmax_ref(z, true);
+    CHECK_CLOSE(eval({z}, [](V v) { return gn::log_softmax(v[0]); }), ls, 1e-14);
+    Arr t = test::random(rng, dims, 0, 1), ids = xt::zeros<double>({rows});
+    double ce = 0, sparse = 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+      ids(r) = double(std::uniform_int_distribution<std::size_t>(0, c - 1)(rng));
+      sparse -= ls(r, std::size_t(ids(r)));
+      for (std::size_t j = 0; j < c; ++j) ce -= t(r, j) * ls(r, j);
+    }
+    CHECK_CLOSE(eval({z, t}, [](V v) { return gn::softmax_cross_entropy(v[0], v[1]); }), Arr(ce / double(rows)), 1e-14);
+    CHECK_CLOSE(eval({z, ids}, [](V v) { return gn::sparse_softmax_cross_entropy(v[0], v[1]); }),
+                Arr(sparse / double(rows)), 1e-14);
+  }
+}
+
+TEST_CASE("kit: FastDivisor divides exactly") {
+  Rng rng(19);
+  const std::size_t big = std::size_t(1) << 32;
+  for (const std::size_t d : {std::size_t(1), std::size_t(2), std::size_t(3), std::size_t(7), std::size_t(10),
+                              std::size_t(50), std::size_t(784), std::size_t(1) << 20, big / 2 - 1, big - 1, big,
+                              big + 1}) {
+    const gn::kit::FastDivisor fd(d);
+    std::vector<std::size_t> ns = {0, 1, d - 1, d, d + 1, 2 * d - 1, big - 2, big - 1, big, big + 5, 3 * big + 11};
+    for (int i = 0; i < 2000; ++i) ns.push_back(std::uniform_int_distribution<std::size_t>(0, big - 1)(rng));
+    for (const std::size_t n : ns) {
+      CAPTURE(d);
+      CAPTURE(n);
+      REQUIRE(fd.div(n) == n / d);
+      REQUIRE(fd.mod(n) == n % d);
+    }
   }
 }
 

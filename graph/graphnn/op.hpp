@@ -64,7 +64,8 @@ class Op {
   // elements `changed[k]` of input k differ from `before[k]`, the values `out`
   // was computed from (before[k] is null when changed[k] is empty). Update
   // `out` where it depends on them, list those elements in `out_changed` (each
-  // once) and return true; false: the op is recomputed instead.
+  // once; or set out_changed.all when that is every element) and return true;
+  // false: the op is recomputed instead.
   virtual bool forward_changes(const std::vector<const Buffer<T>*>& /*inputs*/, const std::vector<const T*>& /*before*/,
                                const std::vector<const Changes*>& /*changed*/, Buffer<T>& /*out*/,
                                Changes& /*out_changed*/) const {

@@ -21,11 +21,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <cblas.h>
+#include <xtensor/xbuilder.hpp>
 
 #include <graphnn/graphnn.hpp>
 
@@ -50,12 +53,13 @@ struct Config {
   int steps = 200, reps = 5, warmup = -1;  // warmup -1: as many as steps
   std::uint32_t seed = 0;
   std::string fetch = "none";  // steady-state steps: "none" (run_targets) or "updates" (run, copying them out)
+  std::string mode = "step";   // "fit": also time Sequential::fit on the same network and data
 };
 
 const char* const usage_text =
     "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
     "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
-    "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates]\n"
+    "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates] [--mode step|fit]\n"
     "Presets (explicit flags override them), as shared/bench/_common.py:\n"
     "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
     "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
@@ -65,6 +69,9 @@ const char* const usage_text =
     "median/min/max of the per-repetition microseconds per step. Threads: OPENBLAS_NUM_THREADS.\n"
     "--fetch none: a step is Session::run_targets(updates); updates: Session::run(updates, feeds, out),\n"
     "which also copies the updated weights out.\n"
+    "--mode fit: the same network as a Sequential (Linear layers, x W + b) trained with fit on the 8 batches\n"
+    "(shuffled, batch N, SGD), timed in repetitions interleaved with raw steps of an equal graph; adds\n"
+    "fit_us_per_step_* and fit_over_raw.\n"
     "Prints one JSON line.\n";
 
 [[noreturn]] void fail(const std::string& why) {
@@ -142,6 +149,7 @@ Config parse(int argc, char** argv) {
     else if (flag == "--warmup") c.warmup = parse_number<int>(flag, v);
     else if (flag == "--seed") c.seed = parse_number<std::uint32_t>(flag, v);
     else if (flag == "--fetch") c.fetch = v;
+    else if (flag == "--mode") c.mode = v;
     else fail("unknown flag " + flag);
   }
   if (c.loss.empty()) c.loss = c.layers.back() > 1 ? "softmax_ce" : "mse";
@@ -153,6 +161,8 @@ Config parse(int argc, char** argv) {
   if (c.data != "textbook" && c.data != "sine" && c.data != "random") fail("unknown --data " + c.data);
   if (c.dtype != "float32" && c.dtype != "float64") fail("unknown --dtype " + c.dtype);
   if (c.fetch != "none" && c.fetch != "updates") fail("unknown --fetch " + c.fetch);
+  if (c.mode != "step" && c.mode != "fit") fail("unknown --mode " + c.mode);
+  if (c.mode == "fit" && c.fetch != "none") fail("--mode fit times run_targets steps; drop --fetch");
   if (c.batch < 1 || c.steps < 1 || c.reps < 1) fail("--batch, --steps and --reps must be at least 1");
   if (c.data == "textbook" && (c.layers.front() != 2 || c.layers.back() != 1 || c.loss != "mse" || c.batch > 4))
     fail("--data textbook needs 2 inputs, 1 output, mse and a batch of at most 4");
@@ -205,6 +215,7 @@ void make_data(const Config& c, std::vector<xt::xarray<T>>& xs, std::vector<xt::
 
 struct Timing {
   std::vector<double> us_per_step;  // one per repetition
+  std::vector<double> fit_us_per_step;  // --mode fit: Sequential::fit, one per repetition
   std::vector<double> gemm_us_per_step;  // the step's GEMMs alone, one per repetition
   double loss_first = NAN, loss_last = NAN, minor_faults_per_step = 0;
 };
@@ -263,15 +274,18 @@ Timing train(const Config& c) {
   bench::NumpyRng rng(c.seed);
   gn::Nodes<T> params;
   auto h = x;
+  // --mode fit compares with a Sequential, whose Linear layers compute x W + b with W [in, out].
+  const bool linear_layout = c.mode == "fit";
   for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
     const std::size_t in = std::size_t(c.layers[l]), out = std::size_t(c.layers[l + 1]);
     const double k = 1.0 / std::sqrt(double(in));
-    xt::xarray<T> W = xt::empty<T>({out, in}), b = xt::empty<T>({out});
+    xt::xarray<T> W = xt::empty<T>(linear_layout ? std::vector<std::size_t>{in, out} : std::vector<std::size_t>{out, in});
+    xt::xarray<T> b = xt::empty<T>({out});
     for (T& v : W) v = T(rng.uniform(-k, k));
     for (T& v : b) v = T(rng.uniform(-k, k));
     auto Wn = g.variable("W" + std::to_string(l), W), bn = g.variable("b" + std::to_string(l), b);
     params.push_back(Wn), params.push_back(bn);
-    h = gn::matmul(h, Wn, false, true) + bn;
+    h = gn::matmul(h, Wn, false, !linear_layout) + bn;
     if (l + 2 < c.layers.size()) h = c.act == "relu" ? gn::relu(h) : c.act == "tanh" ? gn::tanh(h) : gn::sigmoid(h);
   }
   auto loss = c.loss == "mse" ? gn::mse(h, y) : gn::softmax_cross_entropy(h, y);
@@ -304,17 +318,49 @@ Timing train(const Config& c) {
     ++i;
   };
 
+  // --mode fit: the same network and data through Sequential::fit, shuffled
+  // mini-batches of the same size; one checkpoint (a pass over the data) at the end.
+  std::unique_ptr<gn::Sequential<T>> model;
+  xt::xarray<T> X, Y;
+  gn::FitOptions fit_options;
+  if (c.mode == "fit") {
+    model = std::make_unique<gn::Sequential<T>>();
+    for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+      model->add(gn::Linear<T>(std::size_t(c.layers[l]), std::size_t(c.layers[l + 1])));
+      if (l + 2 < c.layers.size()) model->add(gn::Activation<T>(c.act));
+    }
+    const bool ce = c.loss == "softmax_ce";
+    model->set_classifier(ce ? "softmax" : "identity").set_loss(ce ? "cross_entropy" : "mse");
+    model->set_optimizer(gn::SGD<T>(c.lr)).set_seed(c.seed);
+    X = xt::concatenate(xt::xtuple(xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7]), 0);
+    Y = xt::concatenate(xt::xtuple(ys[0], ys[1], ys[2], ys[3], ys[4], ys[5], ys[6], ys[7]), 0);
+    fit_options.batch_size = std::size_t(c.batch);
+    fit_options.epochs = std::max<std::size_t>(1, std::size_t(c.steps) / xs.size());
+    fit_options.verbose = false;
+    fit_options.log_every = std::numeric_limits<std::size_t>::max();  // one checkpoint, at the end
+    model->fit(X, Y, fit_options);  // warm-up: builds the model and its plans
+  }
+  auto time_fit = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    model->fit(X, Y, fit_options);
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    t.fit_us_per_step.push_back(us / double(fit_options.epochs * xs.size()));
+  };
+
   for (int k = 0; k < c.warmup; ++k) step();
   rusage before{}, after{};
-  getrusage(RUSAGE_SELF, &before);
+  double raw_faults = 0;
   for (int r = 0; r < c.reps; ++r) {
+    getrusage(RUSAGE_SELF, &before);
     const auto t0 = std::chrono::steady_clock::now();
     for (int k = 0; k < c.steps; ++k) step();
     const auto t1 = std::chrono::steady_clock::now();
+    getrusage(RUSAGE_SELF, &after);
+    raw_faults += double(after.ru_minflt - before.ru_minflt);
     t.us_per_step.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / c.steps);
+    if (model) time_fit();  // interleaved, so both see the same machine
   }
-  getrusage(RUSAGE_SELF, &after);
-  t.minor_faults_per_step = double(after.ru_minflt - before.ru_minflt) / (double(c.reps) * c.steps);
+  t.minor_faults_per_step = raw_faults / (double(c.reps) * c.steps);
   t.gemm_us_per_step = gemm_limit<T>(c);
   return t;
 }
@@ -338,6 +384,15 @@ double median_of(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+// --mode fit: fit's time per step next to the raw step's, and their ratio.
+std::string fit_fields(const Timing& t, double raw_median) {
+  if (t.fit_us_per_step.empty()) return "";
+  const auto [lo, hi] = std::minmax_element(t.fit_us_per_step.begin(), t.fit_us_per_step.end());
+  const double median = median_of(t.fit_us_per_step);
+  return ",\"fit_us_per_step_median\":" + num(median) + ",\"fit_us_per_step_min\":" + num(*lo) +
+         ",\"fit_us_per_step_max\":" + num(*hi) + ",\"fit_over_raw\":" + num(median / raw_median, 4);
+}
+
 void report(const Config& c, const Timing& t) {
   std::vector<double> sorted = t.us_per_step;
   std::sort(sorted.begin(), sorted.end());
@@ -356,10 +411,10 @@ void report(const Config& c, const Timing& t) {
   o << "{\"bench\":\"mlp\",\"impl\":\"graphnn\",\"workload\":" << str(c.workload) << ",\"layers\":" << str(layers)
     << ",\"batch\":" << c.batch << ",\"act\":" << str(c.act) << ",\"loss\":" << str(c.loss) << ",\"lr\":" << num(c.lr)
     << ",\"data\":" << str(c.data) << ",\"dtype\":" << str(c.dtype) << ",\"threads\":" << openblas_get_num_threads()
-    << ",\"fetch\":" << str(c.fetch) << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
+    << ",\"fetch\":" << str(c.fetch) << ",\"mode\":" << str(c.mode) << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
-    << ",\"gemm_limit_us_median\":" << num(limit) << ",\"limit_over_step\":" << num(limit / median, 4)
+    << fit_fields(t, median) << ",\"gemm_limit_us_median\":" << num(limit) << ",\"limit_over_step\":" << num(limit / median, 4)
     << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
     << ",\"peak_rss_mb\":" << num(double(ru.ru_maxrss) / 1024.0) << ",\"loss_first\":" << num(t.loss_first, 17)
     << ",\"loss_last\":" << num(t.loss_last, 17)
