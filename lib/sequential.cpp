@@ -191,7 +191,9 @@ struct Sequential<T>::Impl {
     std::vector<xt::xarray<T>> out;
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
       const std::size_t end = std::min(n, begin + batch_size);
-      const xt::xarray<T> xb = rows(data, begin, end), yb = rows(labels, begin, end);
+      xt::xarray<T> xpart, ypart;  // the whole data needs no copy
+      const xt::xarray<T>& xb = begin == 0 && end == n ? data : (xpart = rows(data, begin, end));
+      const xt::xarray<T>& yb = begin == 0 && end == n ? labels : (ypart = rows(labels, begin, end));
       session->run({loss_eval, output}, {{x, xb}, {y, yb}}, out);
       loss += static_cast<double>(out[0]()) * static_cast<double>(end - begin);
       if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
@@ -207,7 +209,8 @@ struct Sequential<T>::Impl {
     std::vector<xt::xarray<T>> out;
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
       const std::size_t end = std::min(n, begin + batch_size);
-      const xt::xarray<T> xb = rows(data, begin, end);
+      xt::xarray<T> part;
+      const xt::xarray<T>& xb = begin == 0 && end == n ? data : (part = rows(data, begin, end));
       session->run({output}, {{x, xb}}, out);
       std::copy(out[0].data(), out[0].data() + out[0].size(), result.data() + begin * outputs);
     }
@@ -227,15 +230,25 @@ struct Sequential<T>::Impl {
       throw Error("fit: validation labels have " + std::to_string(val_y->shape()[1]) + " columns, training labels " +
                   std::to_string(labels.shape()[1]));
 
-    Dataset<T> train{normalized(data), labels}, validation;
+    // The caller's arrays are read in place; new ones are made only to
+    // normalise or to split off the validation rows.
+    Dataset<T> made, validation;
+    const xt::xarray<T>* train_x = &data;
+    const xt::xarray<T>* train_y = &labels;
+    if (normalizer.kind() != "none") {
+      made.x = normalizer.apply(data);
+      train_x = &made.x;
+    }
     if (val_x) {
       validation = {normalized(*val_x), *val_y};
     } else if (o.validation_fraction > 0) {
-      std::tie(train, validation) = split(train, o.validation_fraction, o.seed);
+      std::tie(made, validation) = split(Dataset<T>{*train_x, labels}, o.validation_fraction, o.seed);
+      train_x = &made.x;
+      train_y = &made.y;
     }
     const bool has_validation = validation.x.dimension() == 2;  // a default xarray is 0-d
 
-    BatchIterator<T> batches(train.x, train.y, o.batch_size, o.shuffle, o.seed);
+    BatchIterator<T> batches(*train_x, *train_y, o.batch_size, o.shuffle, o.seed);
     const std::size_t total = o.epochs * batches.batches_per_epoch();
     TrainingLog log(o.verbose ? &std::cout : nullptr, o.verbose && stdout_is_terminal(), o.csv_log, total);
 
@@ -251,7 +264,7 @@ struct Sequential<T>::Impl {
       c.epoch = epoch;
       c.iteration = iteration;
       c.classifier = !regression();
-      const Evaluation tr = evaluate(train.x, train.y, 1024);
+      const Evaluation tr = evaluate(*train_x, *train_y, 1024);
       c.loss = tr.loss;
       c.accuracy = tr.accuracy;
       if (has_validation) {
