@@ -7,7 +7,9 @@
 #include "op_kit.hpp"  // kit::FastDivisor
 
 #include <functional>
+#include <limits>
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
@@ -153,6 +155,52 @@ TEST_CASE("forward: element-wise unary ops match std") {
   // sign and step at exactly 0
   const Arr zero{0.0, -0.0};
   CHECK_CLOSE(eval({zero}, [](V v) { return gn::sign(v[0]) + gn::step(v[0]); }), (Arr{0.0, 0.0}), 0);
+}
+
+// Largest |got - want| in units in the last place of want.
+template <class T>
+double max_ulp_error(const std::vector<T>& got, const std::vector<double>& want) {
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const T w = static_cast<T>(want[i]);
+    const T ulp = std::nextafter(std::abs(w), std::numeric_limits<T>::infinity()) - std::abs(w);
+    worst = std::max(worst, std::abs(double(got[i]) - want[i]) / double(ulp));
+  }
+  return worst;
+}
+
+TEST_CASE("forward: tanh and exp within 4 ulp over a sweep, float and double") {
+  // The kernels go through SIMD math (tanh of doubles as a quotient of expm1):
+  // every element against std's, on a dense grid, every binade of small
+  // values, and both signs.
+  std::vector<double> x;
+  for (int i = -40000; i <= 40000; ++i) x.push_back(i * 5e-4);
+  for (int e = -1070; e < 4; e += 3) x.push_back(std::ldexp(e % 2 ? 1.3 : -1.7, e));
+  x.push_back(0.0);
+  x.push_back(-0.0);
+  auto run = [&](auto zero, auto op) {
+    using T = decltype(zero);
+    gn::Graph<T> g;
+    xt::xarray<T> in = xt::adapt(std::vector<T>(x.begin(), x.end()), {x.size()});
+    gn::Session<T> s(g);
+    const xt::xarray<T> out = s.run({op(g.constant("x", in))})[0];
+    return std::vector<T>(out.begin(), out.end());
+  };
+  std::vector<double> tanh_ref, exp_ref;
+  for (double v : x) tanh_ref.push_back(std::tanh(v)), exp_ref.push_back(std::exp(v));
+  const auto tanh_d = run(0.0, [](const gn::Node<double>& n) { return gn::tanh(n); });
+  const auto exp_d = run(0.0, [](const gn::Node<double>& n) { return gn::exp(n); });
+  CHECK(max_ulp_error(tanh_d, tanh_ref) <= 4.0);
+  CHECK(max_ulp_error(exp_d, exp_ref) <= 4.0);
+  for (std::size_t i = 0; i < x.size(); ++i) REQUIRE(std::signbit(tanh_d[i]) == std::signbit(x[i]));
+  std::vector<double> tanh_ref_f, exp_ref_f;  // against the float inputs, computed in double
+  for (double v : x) {
+    const double vf = static_cast<float>(v);
+    tanh_ref_f.push_back(std::tanh(vf));
+    exp_ref_f.push_back(std::exp(vf));
+  }
+  CHECK(max_ulp_error(run(0.0f, [](const gn::Node<float>& n) { return gn::tanh(n); }), tanh_ref_f) <= 4.0);
+  CHECK(max_ulp_error(run(0.0f, [](const gn::Node<float>& n) { return gn::exp(n); }), exp_ref_f) <= 4.0);
 }
 
 TEST_CASE("forward: binary ops broadcast like numpy") {
