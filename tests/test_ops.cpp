@@ -4,7 +4,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "test_util.hpp"
 
-#include "op_kit.hpp"  // kit::FastDivisor
+#include "op_kit.hpp"     // kit::FastDivisor
+#include "small_gemm.hpp"  // the loops of small products
 
 #include <functional>
 #include <limits>
@@ -293,16 +294,43 @@ TEST_CASE("forward: reshape, transpose, one_hot") {
 }
 
 TEST_CASE("forward: matmul with every transpose flag") {
+  // Shapes for the loops of small products (each loop order, dimensions of 1)
+  // and for BLAS (above 1024 multiply-adds).
   Rng rng(15);
-  for (int flags = 0; flags < 4; ++flags) {
-    const bool ta = flags & 1, tb = flags & 2;
-    const std::size_t m = test::dim(rng), k = test::dim(rng), n = test::dim(rng);
-    const Arr a = test::random(rng, ta ? Dims{k, m} : Dims{m, k});
-    const Arr b = test::random(rng, tb ? Dims{n, k} : Dims{k, n});
-    INFO("transpose_a " << ta << " transpose_b " << tb);
-    CHECK_CLOSE(eval({a, b}, [=](V v) { return gn::matmul(v[0], v[1], ta, tb); }),
-                matmul_ref(a, b, ta, tb), 1e-14);
-  }
+  const std::vector<Dims> shapes = {{test::dim(rng), test::dim(rng), test::dim(rng)},
+                                    {32, 16, 1}, {32, 1, 16}, {1, 16, 32}, {16, 1, 32}, {1, 1, 7}, {3, 4, 1},
+                                    {9, 11, 13}, {40, 30, 20}};
+  for (const Dims& mnk : shapes)
+    for (int flags = 0; flags < 4; ++flags) {
+      const bool ta = flags & 1, tb = flags & 2;
+      const std::size_t m = mnk[0], n = mnk[1], k = mnk[2];
+      const Arr a = test::random(rng, ta ? Dims{k, m} : Dims{m, k});
+      const Arr b = test::random(rng, tb ? Dims{n, k} : Dims{k, n});
+      INFO("m n k " << m << " " << n << " " << k << ", transpose_a " << ta << " transpose_b " << tb);
+      CHECK_CLOSE(eval({a, b}, [=](V v) { return gn::matmul(v[0], v[1], ta, tb); }),
+                  matmul_ref(a, b, ta, tb), 1e-14);
+    }
+}
+
+TEST_CASE("kit: the small-product loops with alpha and beta, C unread when beta is 0") {
+  Rng rng(20);
+  for (const Dims& mnk : {Dims{32, 16, 1}, Dims{32, 1, 16}, Dims{1, 16, 32}, Dims{16, 1, 32}, Dims{5, 3, 0},
+                          Dims{4, 6, 5}, Dims{1, 1, 1}})
+    for (int flags = 0; flags < 4; ++flags)
+      for (const auto& [alpha, beta] : {std::pair{1.0, 0.0}, std::pair{-0.5, 1.0}, std::pair{2.0, 0.25}}) {
+        const bool ta = flags & 1, tb = flags & 2;
+        const std::size_t m = mnk[0], n = mnk[1], k = mnk[2];
+        const Arr a = test::random(rng, ta ? Dims{k, m} : Dims{m, k});
+        const Arr b = test::random(rng, tb ? Dims{n, k} : Dims{k, n});
+        Arr c = beta == 0 ? Arr(xt::ones<double>({m, n}) * std::nan("")) : test::random(rng, {m, n});
+        const Arr kept = beta == 0 ? Arr(xt::zeros<double>({m, n})) : Arr(beta * c);  // 0 * NaN would be NaN
+        const Arr want = k == 0 ? kept : Arr(alpha * matmul_ref(a, b, ta, tb) + kept);
+        gn::small_gemm::multiply<double>({ta, tb, m, n, k, ta ? m : k, tb ? k : n}, alpha, a.data(), b.data(), beta,
+                                         c.data());
+        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha
+                      << " beta " << beta);
+        CHECK_CLOSE(c, want, 1e-14);
+      }
 }
 
 TEST_CASE("forward: softmax and log_softmax over the last axis") {
