@@ -233,37 +233,43 @@ void gemm(bool ta, bool tb, int m, int n, int k, const double* a, const double* 
 
 // The GEMM limit, as ../shared/bench/gemm.c --mlp defines it: per layer the
 // forward Y = X W^T, dW = D^T X, and dX = D W for every layer but the first,
-// timed alone with the same repetitions as the training step.
+// timed alone. Its repetitions alternate with the training step's, so a
+// shared machine's changing speed affects both alike.
 template <class T>
-std::vector<double> gemm_limit(const Config& c) {
+class GemmLimit {
+ public:
+  explicit GemmLimit(const Config& c) : steps_(c.steps) {
+    for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
+      const int in = int(c.layers[l]), out = int(c.layers[l + 1]), b = int(c.batch);
+      add(false, true, b, out, in);              // forward
+      add(true, false, out, in, b);              // dW
+      if (l > 0) add(false, false, b, in, out);  // dX
+    }
+    for (int k = 0; k < c.warmup; ++k) step();
+  }
+  // Microseconds per step over one repetition.
+  double time_rep() {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < steps_; ++k) step();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / steps_;
+  }
+
+ private:
   struct G {
     bool ta, tb;
     int m, n, k;
     std::vector<T> a, b, out;
   };
-  std::vector<G> gs;
-  auto add = [&](bool ta, bool tb, int m, int n, int k) {
-    gs.push_back({ta, tb, m, n, k, std::vector<T>(std::size_t(m) * k, T(0.01)), std::vector<T>(std::size_t(k) * n, T(0.02)),
-                  std::vector<T>(std::size_t(m) * n)});
-  };
-  for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) {
-    const int in = c.layers[l], out = c.layers[l + 1], b = c.batch;
-    add(false, true, b, out, in);  // forward
-    add(true, false, out, in, b);  // dW
-    if (l > 0) add(false, false, b, in, out);  // dX
+  void add(bool ta, bool tb, int m, int n, int k) {
+    gs_.push_back({ta, tb, m, n, k, std::vector<T>(std::size_t(m) * k, T(0.01)),
+                   std::vector<T>(std::size_t(k) * n, T(0.02)), std::vector<T>(std::size_t(m) * n)});
   }
-  auto step = [&] {
-    for (auto& g : gs) gemm(g.ta, g.tb, g.m, g.n, g.k, g.a.data(), g.b.data(), g.out.data());
-  };
-  for (int k = 0; k < c.warmup; ++k) step();
-  std::vector<double> us;
-  for (int r = 0; r < c.reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int k = 0; k < c.steps; ++k) step();
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / c.steps);
+  void step() {
+    for (auto& g : gs_) gemm(g.ta, g.tb, g.m, g.n, g.k, g.a.data(), g.b.data(), g.out.data());
   }
-  return us;
-}
+  int steps_;
+  std::vector<G> gs_;
+};
 
 template <class T>
 Timing train(const Config& c) {
@@ -360,6 +366,7 @@ Timing train(const Config& c) {
   };
 
   for (int k = 0; k < c.warmup; ++k) step();
+  GemmLimit<T> limit(c);
   rusage before{}, after{};
   double raw_faults = 0;
   for (int r = 0; r < c.reps; ++r) {
@@ -370,10 +377,10 @@ Timing train(const Config& c) {
     getrusage(RUSAGE_SELF, &after);
     raw_faults += double(after.ru_minflt - before.ru_minflt);
     t.us_per_step.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / c.steps);
-    if (model) time_fit();  // interleaved, so both see the same machine
+    t.gemm_us_per_step.push_back(limit.time_rep());  // interleaved, so all see the same machine
+    if (model) time_fit();
   }
   t.minor_faults_per_step = raw_faults / (double(c.reps) * c.steps);
-  t.gemm_us_per_step = gemm_limit<T>(c);
   return t;
 }
 

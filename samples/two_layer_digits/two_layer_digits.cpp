@@ -5,9 +5,11 @@
 // 2. The seed's TwoLayerNet (784-50-10, sigmoid hidden layer, softmax +
 //    cross-entropy, weights N(0, 0.01)). On one mini-batch the symbolic
 //    gradients from gn::gradients are checked against central differences, and
-//    the seed's own numerical gradient is timed against the symbolic one: the
-//    seed needed minutes per batch for what one backward pass does in about a
-//    millisecond.
+//    the seed's own numerical gradient (two loss evaluations per parameter, all
+//    39760 of them) is timed against the symbolic one. Each evaluation goes
+//    through Session::element_function, which recomputes only what the changed
+//    parameter reaches: about a second per batch where the seed's numpy code
+//    takes half a minute, and still a thousand times one backward pass.
 // 3. Training with the symbolic gradients: SGD, batch 100, lr 0.5. On
 //    Fashion-MNIST the seed's numpy run reaches 86.5% test accuracy after 10
 //    epochs.
@@ -49,7 +51,7 @@ struct Options {
   bool digits = false;
   std::string idx_dir;
   std::size_t limit = 0;
-  std::size_t numeric_params = 1000;
+  std::size_t numeric_params = 0;  // every parameter, as the textbook: a second with element_function
   std::size_t check_samples = 100;
   std::size_t train_eval_rows = 10000;
   double require_accuracy = 0;
