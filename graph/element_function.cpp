@@ -118,11 +118,11 @@ double Session<T>::ElementFunction::operator()(std::size_t index, T value) {
     ~Restore() {
       for (auto& r : s.reruns) {
         typename State::Value& v = *r.value;
-        if (r.alias) {
-        } else if (v.changes.all || v.changes.indices.size() * 4 >= v.kept.size()) {  // one copy beats scattered ones
-          std::copy(v.kept.begin(), v.kept.end(), r.step->out->data);
-        } else {
-          for (std::size_t i : v.changes.indices) r.step->out->data[i] = v.kept[i];
+        if (!r.alias) {  // an alias shares its input's storage: restored with it
+          if (v.changes.all || v.changes.indices.size() * 4 >= v.kept.size())  // one copy beats scattered ones
+            std::copy(v.kept.begin(), v.kept.end(), r.step->out->data);
+          else
+            for (std::size_t i : v.changes.indices) r.step->out->data[i] = v.kept[i];
         }
         v.changes.clear();
       }

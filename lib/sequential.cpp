@@ -157,12 +157,14 @@ struct Sequential<T>::Impl {
                   std::to_string(labels->shape()[0]) + " label rows");
   }
 
-  // Rows [begin, end) of a row-major 2-D array.
-  static xt::xarray<T> rows(const xt::xarray<T>& a, std::size_t begin, std::size_t end) {
+  // Rows [begin, end) of a row-major 2-D array: `a` itself when that is all
+  // of it, else a copy made in `part`.
+  static const xt::xarray<T>& rows(const xt::xarray<T>& a, std::size_t begin, std::size_t end, xt::xarray<T>& part) {
+    if (begin == 0 && end == a.shape()[0]) return a;
     const std::size_t width = a.shape()[1];
-    xt::xarray<T> out = xt::xarray<T>::from_shape({end - begin, width});
-    std::copy(a.data() + begin * width, a.data() + end * width, out.data());
-    return out;
+    part = xt::xarray<T>::from_shape({end - begin, width});
+    std::copy(a.data() + begin * width, a.data() + end * width, part.data());
+    return part;
   }
 
   double accuracy(const xt::xarray<T>& p, const xt::xarray<T>& labels) const {
@@ -191,9 +193,8 @@ struct Sequential<T>::Impl {
     std::vector<xt::xarray<T>> out;
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
       const std::size_t end = std::min(n, begin + batch_size);
-      xt::xarray<T> xpart, ypart;  // the whole data needs no copy
-      const xt::xarray<T>& xb = begin == 0 && end == n ? data : (xpart = rows(data, begin, end));
-      const xt::xarray<T>& yb = begin == 0 && end == n ? labels : (ypart = rows(labels, begin, end));
+      xt::xarray<T> xpart, ypart;
+      const xt::xarray<T>&xb = rows(data, begin, end, xpart), &yb = rows(labels, begin, end, ypart);
       session->run({loss_eval, output}, {{x, xb}, {y, yb}}, out);
       loss += static_cast<double>(out[0]()) * static_cast<double>(end - begin);
       if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
@@ -210,7 +211,7 @@ struct Sequential<T>::Impl {
     for (std::size_t begin = 0; begin < n; begin += batch_size) {
       const std::size_t end = std::min(n, begin + batch_size);
       xt::xarray<T> part;
-      const xt::xarray<T>& xb = begin == 0 && end == n ? data : (part = rows(data, begin, end));
+      const xt::xarray<T>& xb = rows(data, begin, end, part);
       session->run({output}, {{x, xb}}, out);
       std::copy(out[0].data(), out[0].data() + out[0].size(), result.data() + begin * outputs);
     }

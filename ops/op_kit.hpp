@@ -160,10 +160,10 @@ template <class T>
 class BroadcastRead {
  public:
   BroadcastRead(const Buffer<T>& in, const Dims& out)
-      : data_(in.data), dims_(out), strides_(broadcast_strides(in.dims, out)), size_(in.size), period_(in.size) {
+      : data_(in.data), dims_(out), strides_(broadcast_strides(in.dims, out)), period_(in.size) {
     std::size_t total = 1;
     for (auto d : out) total *= d;
-    layout_ = size_ == total ? same : size_ == 1 ? scalar : is_trailing(in.dims, out) ? trailing : general;
+    layout_ = in.size == total ? same : in.size == 1 ? scalar : is_trailing(in.dims, out) ? trailing : general;
   }
   T operator()(std::size_t o) const {
     switch (layout_) {
@@ -179,8 +179,7 @@ class BroadcastRead {
   const T* data_;
   const Dims& dims_;
   Strides strides_;
-  std::size_t size_;
-  FastDivisor period_;  // trailing: in repeats every size_ elements of out
+  FastDivisor period_;  // trailing: in repeats every in.size elements of out
   Layout layout_;
 };
 
