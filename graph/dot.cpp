@@ -28,7 +28,7 @@ std::string to_dot(const Graph<T>& graph) {
         "  node [fontname=\"Helvetica\", fontsize=10, style=filled];\n"
         "  edge [color=\"#555555\"];\n";
   for (std::size_t id = 0; id < graph.size(); ++id) {
-    const NodeData<T>& d = graph.data(static_cast<int>(id));
+    const NodeData<T>& d = graph.data(id);
     const OpKind kind = d.op->kind();
     std::string label = d.name;
     if (kind != OpKind::constant || !d.name.empty()) label += "\n" + d.op->type();
@@ -41,7 +41,7 @@ std::string to_dot(const Graph<T>& graph) {
     if (kind == OpKind::assign) style = "shape=box, style=\"rounded,filled,bold\", fillcolor=\"#f8d7da\"";
     if (d.backward && kind != OpKind::assign) style = "shape=box, style=\"rounded,filled\", fillcolor=\"#ffd8a8\"";
     os << "  n" << id << " [label=\"" << escape(label) << "\", " << style << "];\n";
-    for (int in : d.inputs)
+    for (NodeId in : d.inputs)
       os << "  n" << in << " -> n" << id << (d.backward ? " [style=dashed, color=\"#e8590c\"]" : "") << ";\n";
   }
   os << "}\n";

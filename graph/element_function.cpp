@@ -70,24 +70,28 @@ typename Session<T>::ElementFunction Session<T>::element_function(const Node<T>&
   s->session = this;
   s->variable = variable;
   s->data = storage_of_variable.data();
-  s->plan = compile({fetch.id()}, batch_size_of(feeds), /*keep_all=*/true);
+  PassOptions as_written;  // incremental evaluation follows the user's ops one by one
+  as_written.enabled = false;
+  s->plan = compile({fetch.id()}, batch_size_of(feeds), as_written, /*keep_all=*/true);
+  const Graph<T>& program = *s->plan->program.graph;
   for (const Step& step : s->plan->steps)
     if (step.op->kind() == OpKind::assign)
       throw Error("element_function: fetch " + describe(fetch) + " runs the assignment " +
-                  describe(graph_.node(step.node)) + "; only a function without side effects can be evaluated");
+                  describe(s->plan->program.graph->node(step.node)) + "; only a function without side effects can be evaluated");
   bind_feeds(*s->plan, feeds);
-  for (const Step& step : s->plan->steps) run_step(step);
+  run_steps(*s->plan);
   s->fetched = s->plan->fetched[0];
 
-  std::vector<typename State::Value*> value_of(graph_.size(), nullptr);  // by node id
+  std::vector<typename State::Value*> value_of(program.size(), nullptr);  // by node of the program
   s->values.emplace_back();
   s->values.back().kept.assign(s->data, s->data + storage_of_variable.size());
-  value_of[static_cast<std::size_t>(variable.id())] = &s->values.back();
+  for (NodeId id = 0; id < program.size(); ++id)
+    if (s->plan->program.user(id) == variable.id()) value_of[id] = &s->values.back();
   for (const Step& step : s->plan->steps) {
     typename State::Rerun rerun{&step, nullptr, {}, false, {}, {}};
     bool reached = false;
-    for (int in : graph_.data(step.node).inputs) {
-      rerun.inputs.push_back(value_of[static_cast<std::size_t>(in)]);
+    for (NodeId in : program.data(step.node).inputs) {
+      rerun.inputs.push_back(value_of[in]);
       reached = reached || rerun.inputs.back();
     }
     if (!reached) continue;
@@ -97,7 +101,7 @@ typename Session<T>::ElementFunction Session<T>::element_function(const Node<T>&
     s->values.emplace_back();
     rerun.value = &s->values.back();
     if (!rerun.alias) rerun.value->kept.assign(step.out->data, step.out->data + step.out->size);
-    value_of[static_cast<std::size_t>(step.node)] = rerun.value;
+    value_of[step.node] = rerun.value;
     rerun.before.resize(rerun.inputs.size());
     rerun.changed.resize(rerun.inputs.size());
     s->reruns.push_back(std::move(rerun));
@@ -138,7 +142,7 @@ double Session<T>::ElementFunction::operator()(std::size_t index, T value) {
     const Step& step = *r.step;
     Changes& out_changes = r.value->changes;
     if (r.alias) {  // same storage, same layout: the same elements changed
-      s.session->run_step(step);
+      s.session->run_step(*s.plan, step);
       out_changes = r.inputs[static_cast<std::size_t>(step.op->alias_input())]->changes;
       continue;
     }
@@ -154,7 +158,7 @@ double Session<T>::ElementFunction::operator()(std::size_t index, T value) {
     if (!all && step.op->forward_changes(step.inputs, r.before, r.changed, *step.out, out_changes)) continue;
     out_changes.clear();
     out_changes.all = true;
-    s.session->run_step(step);
+    s.session->run_step(*s.plan, step);
   }
   double sum = 0;
   for (std::size_t i = 0; i < s.fetched->size; ++i) sum += double(s.fetched->data[i]);

@@ -13,7 +13,7 @@ Nodes<T> Op<T>::backward(const GradArgs<T>& args) const {
 template <class T>
 const NodeData<T>& Graph<T>::data(const Node<T>& n) const {
   check_owns(n, "graph");
-  return nodes_[static_cast<std::size_t>(n.id())];
+  return nodes_[n.id()];
 }
 
 template <class T>
@@ -42,7 +42,7 @@ Node<T> Graph<T>::add_source(OpPtr<T> op, const std::string& name, Shape shape) 
   d.op = std::move(op);
   d.shape = std::move(shape);
   d.backward = backward_depth_ > 0;
-  const int id = static_cast<int>(nodes_.size());
+  const NodeId id = nodes_.size();
   by_name_[d.name] = id;
   nodes_.push_back(std::move(d));
   return Node<T>(this, id);
@@ -84,7 +84,7 @@ Node<T> Graph<T>::scalar(T value) {
 template <class T>
 Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& name) {
   std::vector<Shape> shapes;
-  std::vector<int> ids;
+  std::vector<NodeId> ids;
   for (const auto& in : inputs) {
     check_owns(in, ("op '" + op->type() + "'").c_str());
     if (data(in.id()).op->kind() == OpKind::assign)
@@ -107,7 +107,7 @@ Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& na
   d.op = std::move(op);
   d.inputs = std::move(ids);
   d.backward = backward_depth_ > 0;
-  const int id = static_cast<int>(nodes_.size());
+  const NodeId id = nodes_.size();
   by_name_[d.name] = id;
   nodes_.push_back(std::move(d));
   return Node<T>(this, id);
@@ -124,7 +124,7 @@ template <class T>
 Nodes<T> Graph<T>::variables() {
   Nodes<T> out;
   for (std::size_t i = 0; i < nodes_.size(); ++i)
-    if (nodes_[i].op->kind() == OpKind::variable) out.emplace_back(this, static_cast<int>(i));
+    if (nodes_[i].op->kind() == OpKind::variable) out.emplace_back(this, i);
   return out;
 }
 

@@ -2,9 +2,13 @@
 
 #include "session_plan.hpp"
 
+#include <xtensor/xadapt.hpp>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string>
 
 namespace graphnn {
 
@@ -56,7 +60,18 @@ constexpr std::size_t kAlignBytes = 64;
 }  // namespace
 
 template <class T>
-Session<T>::Session(Graph<T>& graph) : graph_(graph) {}
+Session<T>::Session(Graph<T>& graph) : Session(graph, SessionOptions{}) {}
+
+template <class T>
+Session<T>::Session(Graph<T>& graph, SessionOptions options) : graph_(graph), options_(std::move(options)) {
+  const auto& known = rule_names();
+  for (const std::string& name : options_.passes.disabled)
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw Error("session: no pass named '" + name + "' to disable; the passes are " + list);
+    }
+}
 
 template <class T>
 Session<T>::~Session() = default;
@@ -128,7 +143,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
                                                 std::size_t& batch_size) {
   for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
   batch_size = batch_size_of(feeds);
-  auto same_fetches = [&](const std::vector<int>& ids) {
+  auto same_fetches = [&](const std::vector<NodeId>& ids) {
     if (ids.size() != fetches.size()) return false;
     for (std::size_t i = 0; i < ids.size(); ++i)
       if (ids[i] != fetches[i].id()) return false;
@@ -140,114 +155,152 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   for (auto& p : plans_)
     if (matches(*p)) last_plan_ = p.get();
   if (!last_plan_) {
-    std::vector<int> ids;
+    std::vector<NodeId> ids;
     for (const auto& f : fetches) ids.push_back(f.id());
-    plans_.push_back(compile(ids, batch_size));
+    plans_.push_back(compile(ids, batch_size, options_.passes));
     last_plan_ = plans_.back().get();
   }
   return *last_plan_;
 }
 
+// Compiling a plan, phase by phase: the program (the user's nodes the fetches
+// need, after the passes), the run order, buffer sizes, liveness, placement in
+// one arena, and the steps.
+namespace {
+
 template <class T>
-std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector<int>& fetches,
-                                                               std::size_t batch_size, bool keep_all) {
-  const std::size_t n = graph_.size();
-  auto plan = std::make_unique<Plan>();
-  plan->fetches = fetches;
-  plan->batch_size = batch_size;
-
-  // The nodes the fetches need, in id (= topological) order; assignments last,
-  // so every read of a variable in this run sees its old value.
-  std::vector<char> needed(n, 0);
-  std::vector<int> stack(fetches.begin(), fetches.end());
-  while (!stack.empty()) {
-    const int id = stack.back();
-    stack.pop_back();
-    if (needed[static_cast<std::size_t>(id)]) continue;
-    needed[static_cast<std::size_t>(id)] = 1;
-    for (int in : graph_.data(id).inputs) stack.push_back(in);
+passes::Program<T> optimise(const Graph<T>& user, const std::vector<NodeId>& fetches, const PassOptions& options,
+                            passes::PassReport& report) {
+  passes::Program<T> p = passes::import(user, fetches);
+  for (NodeId id = 0; id < p.graph->size(); ++id) {
+    const OpKind k = p.graph->data(id).op->kind();
+    report.nodes_before += k == OpKind::compute || k == OpKind::assign;
   }
-  std::vector<int> order, sources;
-  for (std::size_t id = 0; id < n; ++id) {
-    if (!needed[id]) continue;
-    const OpKind k = graph_.data(static_cast<int>(id)).op->kind();
-    if (k == OpKind::compute) order.push_back(static_cast<int>(id));
-    else if (k != OpKind::assign) sources.push_back(static_cast<int>(id));
-  }
-  for (std::size_t id = 0; id < n; ++id)
-    if (needed[id] && graph_.data(static_cast<int>(id)).op->kind() == OpKind::assign) order.push_back(static_cast<int>(id));
+  if (!options.enabled) return p;
+  p = passes::rewrite(std::move(p), options, report);
+  const auto& off = options.disabled;
+  if (std::find(off.begin(), off.end(), "elementwise_fusion") == off.end()) p = passes::fuse_elementwise(std::move(p), report);
+  return p;
+}
 
-  std::vector<int> slot(n, -1);
-  std::size_t count = 0;
-  for (int id : sources) slot[static_cast<std::size_t>(id)] = static_cast<int>(count++);
-  for (int id : order) slot[static_cast<std::size_t>(id)] = static_cast<int>(count++);
-  plan->buffers.resize(count);
-  auto buffer = [&](int id) -> Buffer<T>& { return plan->buffers[static_cast<std::size_t>(slot[static_cast<std::size_t>(id)])]; };
+// Compute nodes in id (= topological) order, then the assignments, so every
+// read of a variable in a run sees its old value.
+template <class T>
+std::vector<NodeId> run_order(const Graph<T>& g) {
+  std::vector<NodeId> order;
+  for (NodeId id = 0; id < g.size(); ++id)
+    if (g.data(id).op->kind() == OpKind::compute) order.push_back(id);
+  for (NodeId id = 0; id < g.size(); ++id)
+    if (g.data(id).op->kind() == OpKind::assign) order.push_back(id);
+  return order;
+}
 
-  for (std::size_t id = 0; id < n; ++id) {
-    if (!needed[id]) continue;
-    Buffer<T>& b = buffer(static_cast<int>(id));
-    b.dims = resolve(graph_.data(static_cast<int>(id)).shape, batch_size);
-    b.size = num_elements(b.dims);
-  }
-  for (int id : sources) {
-    const NodeData<T>& d = graph_.data(id);
-    Buffer<T>& b = buffer(id);
-    if (d.op->kind() == OpKind::variable) b.data = storage(graph_.node(id), "run").data();
-    else if (d.op->kind() == OpKind::constant) b.data = const_cast<T*>(d.op->value()->data());  // never written
-    else plan->placeholders.emplace_back(graph_.node(id), &b);
-  }
+constexpr std::size_t kForever = std::numeric_limits<std::size_t>::max();
 
-  // Liveness: an arena block lives from its producer to its last reader; an
-  // aliasing node (reshape, assign, ...) shares its input's block ("root").
-  constexpr std::size_t kForever = std::numeric_limits<std::size_t>::max();
-  std::vector<int> root(n, -1);
-  std::vector<std::size_t> last_use(n, 0);
+// Per node: the node whose storage it is (an alias's input, else itself) and,
+// for such roots, the last step that reads it.
+struct Liveness {
+  std::vector<NodeId> root;
+  std::vector<std::size_t> last_use;
+};
+
+template <class T>
+Liveness liveness(const Graph<T>& g, const std::vector<NodeId>& order, const std::vector<NodeId>& fetches,
+                  bool keep_all) {
+  Liveness l{std::vector<NodeId>(g.size()), std::vector<std::size_t>(g.size(), 0)};
+  for (NodeId id = 0; id < g.size(); ++id) l.root[id] = id;
   for (std::size_t i = 0; i < order.size(); ++i) {
-    const int id = order[i];
-    const NodeData<T>& d = graph_.data(id);
+    const NodeData<T>& d = g.data(order[i]);
     const int alias = d.op->alias_input();
-    root[static_cast<std::size_t>(id)] = alias >= 0 ? root[static_cast<std::size_t>(d.inputs[static_cast<std::size_t>(alias)])] : id;
-    for (int in : d.inputs) {
-      const int r = root[static_cast<std::size_t>(in)];
-      if (r >= 0) last_use[static_cast<std::size_t>(r)] = std::max(last_use[static_cast<std::size_t>(r)], i);
-    }
+    if (alias >= 0) l.root[order[i]] = l.root[d.inputs[static_cast<std::size_t>(alias)]];
+    for (NodeId in : d.inputs) l.last_use[l.root[in]] = std::max(l.last_use[l.root[in]], i);
   }
-  for (int f : fetches)
-    if (root[static_cast<std::size_t>(f)] >= 0) last_use[static_cast<std::size_t>(root[static_cast<std::size_t>(f)])] = kForever;
-  if (keep_all) std::fill(last_use.begin(), last_use.end(), kForever);
+  for (NodeId f : fetches) l.last_use[l.root[f]] = kForever;
+  if (keep_all) std::fill(l.last_use.begin(), l.last_use.end(), kForever);
+  return l;
+}
 
+// First-fit offsets in one arena: a block lives from its producer to its last reader.
+template <class T>
+std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& order, const Liveness& l,
+                               const std::vector<Buffer<T>>& buffers, std::size_t& arena_size) {
   const std::size_t unit = kAlignBytes / sizeof(T);
   auto rounded = [&](std::size_t size) { return std::max<std::size_t>(1, (size + unit - 1) / unit) * unit; };
   ArenaPlanner arena;
-  std::vector<std::size_t> offset(n, 0);
+  std::vector<std::size_t> offset(g.size(), 0);
   for (std::size_t i = 0; i < order.size(); ++i) {
-    const int id = order[i];
-    const NodeData<T>& d = graph_.data(id);
-    if (root[static_cast<std::size_t>(id)] == id) offset[static_cast<std::size_t>(id)] = arena.allocate(rounded(buffer(id).size));
-    for (std::size_t k = 0; k < d.inputs.size(); ++k) {
-      const int r = root[static_cast<std::size_t>(d.inputs[k])];
-      const bool first_mention = std::find(d.inputs.begin(), d.inputs.begin() + static_cast<long>(k), d.inputs[k]) ==
-                                 d.inputs.begin() + static_cast<long>(k);
-      if (r >= 0 && first_mention && last_use[static_cast<std::size_t>(r)] == i)
-        arena.release(offset[static_cast<std::size_t>(r)], rounded(buffer(r).size));
+    const NodeId id = order[i];
+    const std::vector<NodeId>& in = g.data(id).inputs;
+    if (l.root[id] == id) offset[id] = arena.allocate(rounded(buffers[id].size));
+    for (std::size_t k = 0; k < in.size(); ++k) {
+      const NodeId r = l.root[in[k]];
+      const bool first_mention = std::find(in.begin(), in.begin() + static_cast<long>(k), in[k]) == in.begin() + static_cast<long>(k);
+      const bool computed = g.data(r).op->kind() == OpKind::compute;
+      if (computed && first_mention && l.last_use[r] == i) arena.release(offset[r], rounded(buffers[r].size));
     }
   }
-  plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, std::max<std::size_t>(arena.top(), unit) * sizeof(T))));
-  if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena.top() * sizeof(T)) + " bytes");
+  arena_size = std::max<std::size_t>(arena.top(), unit);
+  return offset;
+}
 
-  for (int id : order) {
-    const NodeData<T>& d = graph_.data(id);
-    const int alias = d.op->alias_input();
-    Buffer<T>& out = buffer(id);
-    out.data = alias >= 0 ? buffer(d.inputs[static_cast<std::size_t>(alias)]).data
-                          : plan->arena.get() + offset[static_cast<std::size_t>(id)];
+}  // namespace
+
+template <class T>
+std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector<NodeId>& fetches,
+                                                               std::size_t batch_size, const PassOptions& passes,
+                                                               bool keep_all) {
+  auto plan = std::make_unique<Plan>();
+  plan->fetches = fetches;
+  plan->batch_size = batch_size;
+  plan->passes = passes;
+  plan->program = optimise(graph_, fetches, passes, plan->report);
+  const Graph<T>& g = *plan->program.graph;
+
+  const std::vector<NodeId> order = run_order(g);
+  plan->buffers.resize(g.size());
+  for (NodeId id = 0; id < g.size(); ++id) {
+    plan->buffers[id].dims = resolve(g.data(id).shape, batch_size);
+    plan->buffers[id].size = num_elements(plan->buffers[id].dims);
+  }
+  bind_leaves(*plan);
+
+  const Liveness live = liveness(g, order, plan->program.fetches, keep_all);
+  std::size_t arena_size = 0;
+  const std::vector<std::size_t> offset = place(g, order, live, plan->buffers, arena_size);
+  plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, arena_size * sizeof(T))));
+  if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena_size * sizeof(T)) + " bytes");
+  plan->arena_bytes = arena_size * sizeof(T);
+
+  for (NodeId id : order) {
+    const NodeData<T>& d = g.data(id);
+    Buffer<T>& out = plan->buffers[id];
+    out.data = live.root[id] != id ? plan->buffers[live.root[id]].data : plan->arena.get() + offset[id];
     Step step{d.op.get(), {}, &out, id};
-    for (int in : d.inputs) step.inputs.push_back(&buffer(in));
+    for (NodeId in : d.inputs) step.inputs.push_back(&plan->buffers[in]);
     plan->steps.push_back(std::move(step));
   }
-  for (int f : fetches) plan->fetched.push_back(&buffer(f));
+  for (NodeId f : plan->program.fetches) plan->fetched.push_back(&plan->buffers[f]);
   return plan;
+}
+
+// Leaves: a variable is the session's storage, a constant the graph's value,
+// a placeholder the feed (bound at each run).
+template <class T>
+void Session<T>::bind_leaves(Plan& plan) {
+  const Graph<T>& g = *plan.program.graph;
+  for (NodeId id = 0; id < g.size(); ++id) {
+    const NodeData<T>& d = g.data(id);
+    Buffer<T>& b = plan.buffers[id];
+    const NodeId user = plan.program.user(id);
+    if (d.op->kind() == OpKind::variable) {
+      b.data = storage(graph_.node(user), "run").data();
+      plan.variables.push_back(user);
+    } else if (d.op->kind() == OpKind::constant) {
+      b.data = const_cast<T*>(d.op->value()->data());  // never written
+    } else if (d.op->kind() == OpKind::placeholder) {
+      plan.placeholders.emplace_back(graph_.node(user), &b);
+    }
+  }
 }
 
 template <class T>
@@ -262,15 +315,22 @@ void Session<T>::bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds) {
 }
 
 template <class T>
-void Session<T>::run_step(const Step& step) {
+void Session<T>::run_step(const Plan& plan, const Step& step) {
   // Placeholders alias the feeds only for the run; aliases of them must follow.
   const int alias = step.op->alias_input();
   if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
   try {
     step.op->forward(step.inputs, *step.out);
   } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
-    throw Error("run: node " + describe(graph_.node(step.node)) + ": " + e.what());
+    const NodeId user = plan.program.user(step.node);
+    const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
+    throw Error("run: node " + describe(named) + ": " + e.what());
   }
+}
+
+template <class T>
+void Session<T>::run_steps(const Plan& plan) {
+  for (const auto& step : plan.steps) run_step(plan, step);
 }
 
 template <class T>
@@ -278,8 +338,63 @@ typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayR
   std::size_t batch_size = 0;
   Plan& plan = plan_for(fetches, feeds, batch_size);
   bind_feeds(plan, feeds);
-  for (const auto& step : plan.steps) run_step(step);
+  if (plan.passes.verify) verified_run(plan, feeds);
+  else run_steps(plan);
   return plan;
+}
+
+namespace {
+
+// max |a - b| over max |b|: the normwise relative difference; a NaN in only one is infinite.
+template <class T>
+double relative_difference(const T* a, const T* b, std::size_t n) {
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(a[i]) != std::isnan(b[i])) return std::numeric_limits<double>::infinity();
+    if (std::isnan(a[i])) continue;
+    diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return diff == 0 ? 0 : diff / std::max(scale, std::numeric_limits<double>::min());
+}
+
+}  // namespace
+
+// Runs the plan compiled without passes on a copy of the variables, then the
+// plan itself, and compares what both fetched and wrote (PassOptions::verify).
+template <class T>
+void Session<T>::verified_run(Plan& plan, ArrayRef<Feed<T>> feeds) {
+  for (const Step& step : plan.steps)
+    if (!step.op->traits().pure) return run_steps(plan);  // a random mask differs between the runs by design
+  if (!plan.reference) {
+    PassOptions off = plan.passes;
+    off.enabled = false;
+    off.verify = false;
+    plan.reference = compile(plan.fetches, plan.batch_size, off);
+  }
+  Plan& ref = *plan.reference;
+  bind_feeds(ref, feeds);
+  std::vector<xt::xarray<T>> start, fetched, written;
+  for (NodeId v : plan.variables) start.push_back(variables_.at(v));
+  run_steps(ref);
+  for (const Buffer<T>* b : ref.fetched) fetched.emplace_back(xt::adapt(b->data, b->size, xt::no_ownership(), b->dims));
+  for (std::size_t k = 0; k < plan.variables.size(); ++k) {
+    xt::xarray<T>& v = variables_.at(plan.variables[k]);
+    written.push_back(v);
+    std::copy(start[k].begin(), start[k].end(), v.begin());
+  }
+  run_steps(plan);
+  const double tolerance = std::is_same_v<T, double> ? 1e-12 : 1e-4;
+  auto check = [&](const T* got, const xt::xarray<T>& want, const std::string& what) {
+    const double d = relative_difference(got, want.data(), want.size());
+    if (!(d <= tolerance))
+      throw Error("verify passes: " + what + " differs with the passes on by a relative " + std::to_string(d) +
+                  " (tolerance " + std::to_string(tolerance) + "); GRAPHNN_PASSES=no-<rule> finds the rule");
+  };
+  for (std::size_t i = 0; i < plan.fetched.size(); ++i)
+    check(plan.fetched[i]->data, fetched[i], "fetch " + describe(graph_.node(plan.fetches[i])));
+  for (std::size_t k = 0; k < plan.variables.size(); ++k)
+    check(variables_.at(plan.variables[k]).data(), written[k], "variable " + describe(graph_.node(plan.variables[k])));
 }
 
 template <class T>

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "graphnn/session.hpp"
+#include "passes/program.hpp"
 
 namespace graphnn {
 
@@ -18,18 +19,24 @@ struct Session<T>::Step {
   const Op<T>* op;
   std::vector<const Buffer<T>*> inputs;
   Buffer<T>* out;
-  int node;
+  NodeId node;  // in the plan's program
 };
 
 template <class T>
 struct Session<T>::Plan {
-  std::vector<int> fetches;
+  std::vector<NodeId> fetches;  // the user's nodes, as asked
   std::size_t batch_size = 0;
-  std::vector<Buffer<T>> buffers;  // sized once: steps point into it
+  PassOptions passes;
+  passes::Program<T> program;  // what runs: the user's nodes after the passes
+  passes::PassReport report;
+  std::vector<Buffer<T>> buffers;  // per node of the program; sized once: steps point into it
   std::vector<Step> steps;
-  std::vector<std::pair<Node<T>, Buffer<T>*>> placeholders;
+  std::vector<std::pair<Node<T>, Buffer<T>*>> placeholders;  // the user's placeholder, its buffer
   std::vector<const Buffer<T>*> fetched;
+  std::vector<NodeId> variables;  // the user's variables the plan reads or writes
   std::unique_ptr<T, AlignedFree> arena;
+  std::size_t arena_bytes = 0;
+  std::unique_ptr<Plan> reference;  // PassOptions::verify: the same fetches without passes
 };
 
 }  // namespace graphnn

@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "graphnn/error.hpp"
+#include "graphnn/runtime_info.hpp"
 
 namespace graphnn {
 
@@ -30,6 +31,7 @@ TrainingLog::TrainingLog(std::ostream* out, bool progress, const std::string& cs
     if (!csv_) throw Error("fit: cannot write the CSV log '" + csv_path + "'");
     csv_ << "epoch,iteration,loss,accuracy,val_loss,val_accuracy\n";
   }
+  if (progress_) *out_ << "graphnn: " << runtime_info() << "\n";  // at a terminal: logs keep the textbook's lines
 }
 
 TrainingLog::~TrainingLog() {

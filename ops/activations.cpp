@@ -18,7 +18,7 @@ struct ReluGrad {  // g where x > 0
   static constexpr const char* name = "relu_grad";
   T f(T g, T x) const { return x > T(0) ? g : T(0); }
   Grads<T> grad(const Node<T>&, const Node<T>& x, const Node<T>&, const Node<T>& gg) const {
-    return {relu_grad(gg, x), Node<T>()};
+    return {relu_grad(gg, x), no_gradient<T>()};
   }
 };
 
@@ -34,6 +34,7 @@ struct TanhGrad {  // g (1 - y^2)
 template <class T>
 struct SigmoidGrad {  // g y (1 - y)
   static constexpr const char* name = "sigmoid_grad";
+  static constexpr OpCode code = OpCode::sigmoid_grad;
   T f(T g, T y) const { return g * y * (T(1) - y); }
   Grads<T> grad(const Node<T>& g, const Node<T>& y, const Node<T>&, const Node<T>& gg) const {
     return {sigmoid_grad(gg, y), gg * g * (T(1) - y * T(2))};
@@ -47,6 +48,7 @@ template <class T> Node<T> sigmoid_grad(const Node<T>& g, const Node<T>& y) { re
 template <class T>
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
+  static constexpr OpCode code = OpCode::sigmoid;
   T f(T x) const {  // never exponentiates a large positive number
     if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
     const T e = std::exp(x);

@@ -11,6 +11,7 @@ using Grads = std::pair<Node<T>, Node<T>>;
 template <class T>
 struct Add {
   static constexpr const char* name = "add";
+  static constexpr OpCode code = OpCode::add;
   T f(T a, T b) const { return a + b; }
   Grads<T> grad(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>& g) const { return {g, g}; }
 };
@@ -18,6 +19,7 @@ struct Add {
 template <class T>
 struct Sub {
   static constexpr const char* name = "sub";
+  static constexpr OpCode code = OpCode::sub;
   T f(T a, T b) const { return a - b; }
   Grads<T> grad(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>& g) const { return {g, -g}; }
 };
@@ -25,6 +27,7 @@ struct Sub {
 template <class T>
 struct Mul {
   static constexpr const char* name = "mul";
+  static constexpr OpCode code = OpCode::mul;
   T f(T a, T b) const { return a * b; }
   Grads<T> grad(const Node<T>& a, const Node<T>& b, const Node<T>&, const Node<T>& g) const {
     return {g * b, g * a};
@@ -56,7 +59,35 @@ template <class T>
 struct GreaterEqual {
   static constexpr const char* name = "greater_equal";
   T f(T a, T b) const { return a >= b ? T(1) : T(0); }
-  Grads<T> grad(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&) const { return {}; }
+  Grads<T> grad(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&) const {
+    return {no_gradient<T>(), no_gradient<T>()};
+  }
+};
+
+// The sum of n inputs of one shape in one pass (the compiler's rule sum_chain
+// turns chains of adds, such as a gradient's paths, into one).
+template <class T>
+class AddN final : public Op<T> {
+ public:
+  std::string type() const override { return "add_n"; }
+  OpTraits traits() const override { return {OpCode::add_n, true, true}; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
+  Shape infer(const std::vector<Shape>& in) const override {
+    if (in.empty()) throw Error("needs at least one input");
+    for (const Shape& s : in)
+      if (s != in[0]) throw Error("inputs must have one shape (add_n does not broadcast)");
+    return in[0];
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const T* first = in[0]->data;
+    T* o = out.data;
+    for (std::size_t i = 0; i < out.size; ++i) o[i] = first[i];
+    for (std::size_t k = 1; k < in.size(); ++k) {
+      const T* x = in[k]->data;
+      for (std::size_t i = 0; i < out.size; ++i) o[i] += x[i];
+    }
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override { return Nodes<T>(a.inputs.size(), a.grad); }
 };
 
 }  // namespace
@@ -69,7 +100,10 @@ template <class T> Node<T> div(const Node<T>& a, const Node<T>& b) { return bina
 template <class T> Node<T> maximum(const Node<T>& a, const Node<T>& b) { return binary<T, Maximum>(a, b); }
 template <class T> Node<T> greater_equal(const Node<T>& a, const Node<T>& b) { return binary<T, GreaterEqual>(a, b); }
 
+template <class T> Node<T> add_n(const Nodes<T>& xs) { return kit::make<AddN<T>>(xs); }
+
 #define INSTANTIATE(T)                                                 \
+  template Node<T> add_n<T>(const Nodes<T>&);                          \
   template Node<T> add<T>(const Node<T>&, const Node<T>&);             \
   template Node<T> sub<T>(const Node<T>&, const Node<T>&);             \
   template Node<T> mul<T>(const Node<T>&, const Node<T>&);             \

@@ -12,6 +12,7 @@ class DropoutMask final : public Op<T> {
  public:
   DropoutMask(T rate, unsigned seed) : rate_(rate), rng_(seed) {}
   std::string type() const override { return "dropout_mask"; }
+  OpTraits traits() const override { return {OpCode::opaque, false, false}; }
   std::string attributes() const override { return "rate=" + std::to_string(rate_); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
@@ -22,7 +23,7 @@ class DropoutMask final : public Op<T> {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (std::size_t i = 0; i < out.size; ++i) out.data[i] = u(rng_) < double(rate_) ? T(0) : keep;
   }
-  Nodes<T> backward(const GradArgs<T>&) const override { return {Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>&) const override { return {no_gradient<T>()}; }
 
  private:
   T rate_;

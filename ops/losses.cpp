@@ -31,6 +31,7 @@ template <class T>
 class Mse final : public Op<T> {
  public:
   std::string type() const override { return "mse"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     check_same_shape(in, "prediction and target");
     return {};
@@ -55,6 +56,7 @@ template <class T>
 class SigmoidCrossEntropy final : public Op<T> {
  public:
   std::string type() const override { return "sigmoid_cross_entropy"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     check_same_shape(in, "logits and target");
     return {};
@@ -73,11 +75,72 @@ class SigmoidCrossEntropy final : public Op<T> {
   }
 };
 
+template <class T>
+constexpr T kProbabilityEps = std::is_same_v<T, float> ? T(1e-7) : T(1e-12);
+
+template <class T> Node<T> bce_grad(const Node<T>& p, const Node<T>& y);
+
+// d/dp of -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps]:
+// (p - y) / (p (1 - p)) inside, 0 where clipped. Its own gradient (second
+// order) with q = p (1 - p): d/dp = (1 - f (1 - 2p)) / q, d/dy = -1 / q.
+template <class T>
+struct BceGrad {
+  static constexpr const char* name = "binary_cross_entropy_grad";
+  static constexpr OpCode code = OpCode::binary_cross_entropy_grad;
+  T f(T p, T y) const {
+    const T eps = kProbabilityEps<T>;
+    if (!(p > eps && p < T(1) - eps)) return T(0);
+    return (p - y) / (p * (T(1) - p));
+  }
+  std::pair<Node<T>, Node<T>> grad(const Node<T>& p, const Node<T>&, const Node<T>& f, const Node<T>& g) const {
+    const T eps = kProbabilityEps<T>;
+    const Node<T> pc = clip(p, eps, T(1) - eps), q = pc * (T(1) - pc);
+    const Node<T> inside = step(p - eps) * step(scalar_like(p, T(1) - eps) - p);
+    const Node<T> g_in = g * inside / q;
+    return {g_in * (T(1) - f * (T(1) - pc * T(2))), -g_in};
+  }
+};
+
+template <class T> Node<T> bce_grad(const Node<T>& p, const Node<T>& y) { return kit::binary<T, BceGrad>(p, y); }
+
+// Binary cross-entropy from probabilities: the mean of
+// -(y log p + (1 - y) log(1 - p)), p clipped to [eps, 1 - eps] (the gradient
+// for p is 0 where it was clipped). When p is a built-in sigmoid the graph
+// compiler computes the value from the logits instead (rules bce_of_sigmoid
+// and bce_of_sigmoid_gradient).
+template <class T>
+class BinaryCrossEntropy final : public Op<T> {
+ public:
+  static constexpr T eps = kProbabilityEps<T>;
+  std::string type() const override { return "binary_cross_entropy"; }
+  OpTraits traits() const override { return {OpCode::binary_cross_entropy, false, true}; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
+  Shape infer(const std::vector<Shape>& in) const override {
+    check_same_shape(in, "probabilities and target");
+    return {};
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const T *p = in[0]->data, *y = in[1]->data;
+    double total = 0;
+    for (std::size_t i = 0; i < in[0]->size; ++i) {
+      const T pc = std::min(std::max(p[i], eps), T(1) - eps);
+      total += y[i] * std::log(pc) + (T(1) - y[i]) * std::log(T(1) - pc);
+    }
+    out.data[0] = static_cast<T>(-total / static_cast<double>(in[0]->size));
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&p = a.inputs[0], &y = a.inputs[1];
+    const Node<T> m = mean_grad(a.grad, p), pc = clip(p, eps, T(1) - eps);
+    return {m * bce_grad(p, y), m * (log(T(1) - pc) - log(pc))};
+  }
+};
+
 // Mean over rows of -sum(onehot * log_softmax(logits)).
 template <class T>
 class SoftmaxCrossEntropy final : public Op<T> {
  public:
   std::string type() const override { return "softmax_cross_entropy"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     check_same_shape(in, "logits and labels");
     if (in[0].size() != 2) throw Error("logits must be 2-D [rows, classes]");
@@ -107,6 +170,7 @@ template <class T>
 class SparseSoftmaxCrossEntropy final : public Op<T> {
  public:
   std::string type() const override { return "sparse_softmax_cross_entropy"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     check_class_ids(in[0], in[1]);
@@ -123,7 +187,7 @@ class SparseSoftmaxCrossEntropy final : public Op<T> {
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const Node<T>&z = a.inputs[0], &ids = a.inputs[1];
     const Node<T> per_row = mean_grad(a.grad, z) * static_cast<T>(z.shape()[1]);
-    return {(softmax(z) - one_hot(ids, z.shape()[1])) * per_row, Node<T>()};
+    return {(softmax(z) - one_hot(ids, z.shape()[1])) * per_row, no_gradient<T>()};
   }
 };
 
@@ -132,6 +196,10 @@ class OneHot final : public Op<T> {
  public:
   explicit OneHot(std::int64_t classes) : classes_(classes) {}
   std::string type() const override { return "one_hot"; }
+  bool same_as(const Op<T>& o) const override {
+    const OneHot* h = kit::same_class(*this, o);
+    return h && h->classes_ == classes_;
+  }
   std::string attributes() const override { return "classes=" + std::to_string(classes_); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
@@ -144,7 +212,7 @@ class OneHot final : public Op<T> {
     for (std::size_t i = 0; i < out.size; ++i) out.data[i] = T(0);
     for (std::size_t r = 0; r < out.dims[0]; ++r) out.data[r * c + class_index(in[0]->data[r], c, r, type())] = T(1);
   }
-  Nodes<T> backward(const GradArgs<T>&) const override { return {Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>&) const override { return {no_gradient<T>()}; }
 
  private:
   std::int64_t classes_;
@@ -157,21 +225,9 @@ template <class T> Node<T> sigmoid_cross_entropy(const Node<T>& z, const Node<T>
   return kit::make<SigmoidCrossEntropy<T>>(Nodes<T>{z, y});
 }
 
-// From probabilities. When `p` is sigmoid(z) the loss is computed from z, so
-// saturated outputs give exact finite values; otherwise p is clipped away
-// from 0 and 1 (and the gradient is 0 where it was clipped).
-template <class T>
-Node<T> binary_cross_entropy(const Node<T>& p, const Node<T>& y) {
-  if (p.valid() && y.valid() && p.op_type() == "sigmoid")
-    return sigmoid_cross_entropy(p.graph()->node(p.graph()->data(p).inputs[0]), y);
-  if (p.valid() && y.valid() && p.shape() != y.shape())
-    throw Error("op 'binary_cross_entropy' from " + describe(p) + ", " + describe(y) +
-                ": probabilities and target must have the same shape (losses do not broadcast)");
-  const T eps = std::is_same_v<T, float> ? T(1e-7) : T(1e-12);
-  const Node<T> pc = clip(p, eps, T(1) - eps);
-  return -reduce_mean(y * log(pc) + (T(1) - y) * log(T(1) - pc));
+template <class T> Node<T> binary_cross_entropy(const Node<T>& p, const Node<T>& y) {
+  return kit::make<BinaryCrossEntropy<T>>(Nodes<T>{p, y});
 }
-
 template <class T> Node<T> softmax_cross_entropy(const Node<T>& z, const Node<T>& y) {
   return kit::make<SoftmaxCrossEntropy<T>>(Nodes<T>{z, y});
 }

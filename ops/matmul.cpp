@@ -2,6 +2,8 @@
 // output buffer with BLAS gemm (transposes are flags, never copies).
 #include <cblas.h>
 
+#include "compiler_ops.hpp"
+#include "graphnn/runtime_info.hpp"
 #include "op_kit.hpp"
 #include "small_gemm.hpp"
 
@@ -49,6 +51,7 @@ void product(bool ta, bool tb, const Buffer<T>& a, const Buffer<T>& b, T alpha, 
     small_product({ta, tb, m, n, k, a.dims[1], b.dims[1]}, alpha, a.data, b.data, beta, out.data);
     return;
   }
+  warn_if_generic_blas();  // once per process: a generic kernel is a silent 4-5x slow-down
   gemm(ta, tb, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a.data, static_cast<int>(a.dims[1]),
        b.data, static_cast<int>(b.dims[1]), beta, out.data);
 }
@@ -58,6 +61,11 @@ class MatMul final : public Op<T> {
  public:
   MatMul(bool ta, bool tb) : ta_(ta), tb_(tb) {}
   std::string type() const override { return "matmul"; }
+  OpTraits traits() const override { return {OpCode::matmul, false, true}; }
+  bool same_as(const Op<T>& o) const override {
+    const MatMul* m = kit::same_class(*this, o);
+    return m && m->ta_ == ta_ && m->tb_ == tb_;
+  }
   std::string attributes() const override {
     return ta_ || tb_ ? std::string("transpose_a=") + (ta_ ? "1" : "0") + ", transpose_b=" + (tb_ ? "1" : "0") : "";
   }
@@ -147,7 +155,8 @@ class MatMul final : public Op<T> {
 };
 
 // w -= lr op(a) op(b) as one accumulating GEMM (beta = 1): a plain SGD step
-// whose gradient is a matrix product never materialises the gradient.
+// whose gradient is a matrix product never materialises the gradient. Emitted
+// by the compiler's rule sgd_matmul_update only.
 template <class T>
 class MatMulSgdUpdate final : public Op<T> {
  public:
@@ -171,13 +180,16 @@ class MatMulSgdUpdate final : public Op<T> {
 }  // namespace
 
 template <class T>
-Node<T> fused_sgd_update(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr) {
-  if (!grad.valid()) return {};
-  const auto* mm = dynamic_cast<const MatMul<T>*>(grad.graph()->data(grad).op.get());
-  if (!mm) return {};
-  const std::vector<int>& in = grad.graph()->data(grad).inputs;
-  return kit::make<MatMulSgdUpdate<T>>(Nodes<T>{variable, grad.graph()->node(in[0]), grad.graph()->node(in[1]), lr},
-                                       mm->transpose_a(), mm->transpose_b());
+std::optional<MatMulFlags> matmul_flags(const Op<T>& op) {
+  const auto* m = dynamic_cast<const MatMul<T>*>(&op);
+  if (!m) return std::nullopt;
+  return MatMulFlags{m->transpose_a(), m->transpose_b()};
+}
+
+template <class T>
+Node<T> sgd_matmul_update(const Node<T>& variable, const Node<T>& a, const Node<T>& b, const Node<T>& lr,
+                          MatMulFlags f) {
+  return kit::make<MatMulSgdUpdate<T>>(Nodes<T>{variable, a, b, lr}, f.transpose_a, f.transpose_b);
 }
 
 template <class T>
@@ -187,7 +199,8 @@ Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transp
 
 #define INSTANTIATE(T)                                                          \
   template Node<T> matmul<T>(const Node<T>&, const Node<T>&, bool, bool);        \
-  template Node<T> fused_sgd_update<T>(const Node<T>&, const Node<T>&, const Node<T>&);
+  template std::optional<MatMulFlags> matmul_flags<T>(const Op<T>&);           \
+  template Node<T> sgd_matmul_update<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, MatMulFlags);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 }  // namespace graphnn

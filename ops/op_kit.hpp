@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <typeinfo>
 #include <string>
 #include <utility>
 #include <vector>
@@ -219,6 +221,31 @@ void unary_map(const Buffer<T>& x, Buffer<T>& out, F f) {
   for (std::size_t i = 0; i < out.size; ++i) po[i] = f(px[i]);
 }
 
+// `other` as an OpT when it is one (for same_as: the same class, then equal parameters).
+template <class OpT, class T>
+const OpT* same_class(const OpT& self, const Op<T>& other) {
+  return typeid(self) == typeid(other) ? static_cast<const OpT*>(&other) : nullptr;
+}
+
+// The rewrite-rule identity a Def declares (`static constexpr OpCode code`), or opaque.
+template <class Def, class = void>
+struct code_of {
+  static constexpr OpCode value = OpCode::opaque;
+};
+template <class Def>
+struct code_of<Def, std::void_t<decltype(Def::code)>> {
+  static constexpr OpCode value = Def::code;
+};
+
+// Two element-wise ops are the same function when they are the same class and
+// their Defs hold the same parameters (plain values, compared bytewise).
+template <class OpT, class Def>
+bool same_def(const OpT& self, const Op<typename OpT::value_type>& other, const Def& def) {
+  static_assert(std::is_trivially_copyable_v<Def>, "a Def holds plain parameters");
+  const OpT* o = same_class(self, other);
+  return o && std::memcmp(&o->def(), &def, sizeof(Def)) == 0;
+}
+
 // An element-wise op of one input stated declaratively by `Def`:
 //   Def::name, T Def::f(T x) const, and
 //   Node<T> Def::grad(x, y, g) const  (dL/dx from input x, output y, dL/dy).
@@ -227,8 +254,12 @@ void unary_map(const Buffer<T>& x, Buffer<T>& out, F f) {
 template <class T, class Def>
 class UnaryOp final : public Op<T> {
  public:
+  using value_type = T;
   explicit UnaryOp(Def def = {}) : def_(std::move(def)) {}
   std::string type() const override { return Def::name; }
+  OpTraits traits() const override { return {code_of<Def>::value, true, true}; }
+  bool same_as(const Op<T>& other) const override { return same_def(*this, other, def_); }
+  const Def& def() const { return def_; }
   std::string attributes() const override {
     if constexpr (requires_attributes) return def_.attributes();
     else return {};
@@ -288,13 +319,17 @@ Node<T> unary(const Node<T>& x, Args... args) {
 template <class T, class Def>
 class BinaryOp final : public Op<T> {
  public:
+  using value_type = T;
   std::string type() const override { return Def::name; }
+  OpTraits traits() const override { return {code_of<Def>::value, true, true}; }
+  bool same_as(const Op<T>& other) const override { return same_def(*this, other, def_); }
+  const Def& def() const { return def_; }
   Shape infer(const std::vector<Shape>& in) const override {
     expect_inputs(in, 2);
     return broadcast_shapes(in[0], in[1]);
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    binary_map(*in[0], *in[1], out, [](T a, T b) { return Def{}.f(a, b); });
+    binary_map(*in[0], *in[1], out, [this](T a, T b) { return def_.f(a, b); });
   }
   // One input changed: recompute the output elements that read its changed
   // elements (and list them). Both changed: recompute all.
@@ -315,15 +350,16 @@ class BinaryOp final : public Op<T> {
       return true;
     }
     const BroadcastRead<T> read_a(a, out.dims), read_b(b, out.dims);
-    for (std::size_t o : out_changed.indices) out.data[o] = Def{}.f(read_a(o), read_b(o));
+    for (std::size_t o : out_changed.indices) out.data[o] = def_.f(read_a(o), read_b(o));
     return true;
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
-    auto [ga, gb] = Def{}.grad(a.inputs[0], a.inputs[1], a.output, a.grad);
+    auto [ga, gb] = def_.grad(a.inputs[0], a.inputs[1], a.output, a.grad);
     return {unbroadcast(ga, a.inputs[0]), unbroadcast(gb, a.inputs[1])};
   }
 
  private:
+  Def def_;
   static Node<T> unbroadcast(const Node<T>& g, const Node<T>& x) {
     if (!g.valid() || g.shape() == x.shape()) return g;
     return sum_to(g, x);
@@ -333,12 +369,6 @@ class BinaryOp final : public Op<T> {
 template <class T, template <class> class Def>
 Node<T> binary(const Node<T>& a, const Node<T>& b) {
   return make<BinaryOp<T, Def<T>>>(Nodes<T>{a, b});
-}
-
-// Its gradient is zero almost everywhere (sign, step, comparisons).
-template <class T>
-Node<T> no_gradient() {
-  return Node<T>();
 }
 
 }  // namespace graphnn::kit

@@ -35,6 +35,9 @@ class ApplySgd final : public UpdateOp<T> {
  public:
   ApplySgd(T momentum, bool nesterov, T decay) : momentum_(momentum), nesterov_(nesterov), decay_(decay) {}
   std::string type() const override { return "apply_sgd"; }
+  OpTraits traits() const override {
+    return {momentum_ == T(0) && decay_ == T(0) ? OpCode::plain_sgd_update : OpCode::opaque, false, true};
+  }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     T* w = out.data;
     const T* g = in[1]->data;
@@ -109,8 +112,6 @@ template <class T>
 Node<T> apply_sgd(const Node<T>& var, const Node<T>& grad, const Node<T>& lr, const Node<T>& velocity, T momentum,
                   bool nesterov, T weight_decay) {
   check_variable(var, "apply_sgd", "the updated");
-  if (momentum == T(0) && weight_decay == T(0))
-    if (Node<T> fused = fused_sgd_update(var, grad, lr); fused.valid()) return fused;
   if (momentum == T(0)) return kit::make<ApplySgd<T>>(Nodes<T>{var, grad, lr}, momentum, nesterov, weight_decay);
   check_variable(velocity, "apply_sgd", "velocity");
   return kit::make<ApplySgd<T>>(Nodes<T>{var, grad, lr, velocity}, momentum, nesterov, weight_decay);

@@ -31,6 +31,10 @@ class Reduce final : public Op<T> {
  public:
   Reduce(bool mean, int axis) : mean_(mean), axis_(axis) {}
   std::string type() const override { return mean_ ? "reduce_mean" : "reduce_sum"; }
+  bool same_as(const Op<T>& o) const override {
+    const Reduce* r = kit::same_class(*this, o);
+    return r && r->mean_ == mean_ && r->axis_ == axis_;
+  }
   std::string attributes() const override { return axis_text(axis_); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
@@ -72,6 +76,10 @@ class MeanGrad final : public Op<T> {
  public:
   explicit MeanGrad(int axis) : axis_(axis) {}
   std::string type() const override { return "mean_grad"; }
+  bool same_as(const Op<T>& o) const override {
+    const MeanGrad* m = kit::same_class(*this, o);
+    return m && m->axis_ == axis_;
+  }
   std::string attributes() const override { return axis_text(axis_); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
@@ -95,7 +103,7 @@ class MeanGrad final : public Op<T> {
       }
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
-    return {axis_ == kAll ? reduce_mean(a.grad) : reduce_mean(a.grad, axis_), Node<T>()};
+    return {axis_ == kAll ? reduce_mean(a.grad) : reduce_mean(a.grad, axis_), no_gradient<T>()};
   }
 
  private:
@@ -107,6 +115,7 @@ template <class T>
 class SumTo final : public Op<T> {
  public:
   std::string type() const override { return "sum_to"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     if (broadcast_shapes(in[1], in[0]) != in[0])
@@ -131,7 +140,7 @@ class SumTo final : public Op<T> {
     const kit::Strides so = kit::broadcast_strides(out.dims, x.dims);
     kit::for_each_broadcast(x.dims, so, so, [&](std::size_t i, std::size_t o, std::size_t) { po[o] += x.data[i]; });
   }
-  Nodes<T> backward(const GradArgs<T>& a) const override { return {broadcast_to(a.grad, a.inputs[0]), Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>& a) const override { return {broadcast_to(a.grad, a.inputs[0]), no_gradient<T>()}; }
 };
 
 // x broadcast up to the shape of `like`.
@@ -139,6 +148,7 @@ template <class T>
 class BroadcastTo final : public Op<T> {
  public:
   std::string type() const override { return "broadcast_to"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     if (broadcast_shapes(in[0], in[1]) != in[1])
@@ -148,7 +158,7 @@ class BroadcastTo final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     kit::binary_map(*in[0], out, out, [](T x, T) { return x; });
   }
-  Nodes<T> backward(const GradArgs<T>& a) const override { return {sum_to(a.grad, a.inputs[0]), Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>& a) const override { return {sum_to(a.grad, a.inputs[0]), no_gradient<T>()}; }
 };
 
 // x with a size-1 axis inserted; shares x's storage.
@@ -157,6 +167,10 @@ class ExpandDims final : public Op<T> {
  public:
   explicit ExpandDims(int axis) : axis_(axis) {}
   std::string type() const override { return "expand_dims"; }
+  bool same_as(const Op<T>& o) const override {
+    const ExpandDims* e = kit::same_class(*this, o);
+    return e && e->axis_ == axis_;
+  }
   std::string attributes() const override { return axis_text(axis_); }
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {

@@ -16,6 +16,10 @@ class Reshape final : public Op<T> {
  public:
   explicit Reshape(Shape dims) : dims_(std::move(dims)) {}
   std::string type() const override { return "reshape"; }
+  bool same_as(const Op<T>& o) const override {
+    const Reshape* r = kit::same_class(*this, o);
+    return r && r->dims_ == dims_;
+  }
   std::string attributes() const override { return "dims=" + to_string(dims_); }
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {
@@ -41,6 +45,8 @@ template <class T>
 class Transpose final : public Op<T> {
  public:
   std::string type() const override { return "transpose"; }
+  OpTraits traits() const override { return {OpCode::transpose, false, true}; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     return Shape(in[0].rbegin(), in[0].rend());
@@ -69,13 +75,14 @@ template <class T>
 class StopGradient final : public Op<T> {
  public:
   std::string type() const override { return "stop_gradient"; }
+  bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     return in[0];
   }
   void forward(const std::vector<const Buffer<T>*>&, Buffer<T>&) const override {}
-  Nodes<T> backward(const GradArgs<T>&) const override { return {Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>&) const override { return {no_gradient<T>()}; }
 };
 
 // A tensor of `value` shaped like the input (whose values are not read).
@@ -84,6 +91,13 @@ class FillLike final : public Op<T> {
  public:
   explicit FillLike(T value) : value_(value) {}
   std::string type() const override { return value_ == T(0) ? "zeros_like" : "ones_like"; }
+  OpTraits traits() const override {
+    return {value_ == T(0) ? OpCode::zeros_like : value_ == T(1) ? OpCode::ones_like : OpCode::opaque, true, true};
+  }
+  bool same_as(const Op<T>& o) const override {
+    const FillLike* f = kit::same_class(*this, o);
+    return f && f->value_ == value_;
+  }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     return in[0];
@@ -91,7 +105,7 @@ class FillLike final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>&, Buffer<T>& out) const override {
     for (std::size_t i = 0; i < out.size; ++i) out.data[i] = value_;
   }
-  Nodes<T> backward(const GradArgs<T>&) const override { return {Node<T>()}; }
+  Nodes<T> backward(const GradArgs<T>&) const override { return {no_gradient<T>()}; }
 
  private:
   T value_;

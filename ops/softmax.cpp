@@ -11,6 +11,10 @@ class Softmax final : public Op<T> {
  public:
   explicit Softmax(bool log) : log_(log) {}
   std::string type() const override { return log_ ? "log_softmax" : "softmax"; }
+  bool same_as(const Op<T>& o) const override {
+    const Softmax* x = kit::same_class(*this, o);
+    return x && x->log_ == log_;
+  }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     if (in[0].empty()) throw Error("needs at least one axis");

@@ -45,6 +45,7 @@ struct Abs {
 template <class T>
 struct Neg {
   static constexpr const char* name = "neg";
+  static constexpr OpCode code = OpCode::neg;
   T f(T x) const { return -x; }
   Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>& g) const { return -g; }
 };
@@ -64,14 +65,14 @@ template <class T>
 struct Sign {
   static constexpr const char* name = "sign";
   T f(T x) const { return T((x > T(0)) - (x < T(0))); }
-  Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return kit::no_gradient<T>(); }
+  Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return no_gradient<T>(); }
 };
 
 template <class T>
 struct Step {
   static constexpr const char* name = "step";
   T f(T x) const { return x > T(0) ? T(1) : T(0); }
-  Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return kit::no_gradient<T>(); }
+  Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return no_gradient<T>(); }
 };
 
 template <class T>

@@ -481,7 +481,7 @@ TEST_CASE("session: buffer reuse on a deep chain gives the values of plain xtens
   auto lean = s.run(grads, {{x, X}});
   for (std::size_t i = 0; i < grads.size(); ++i) {
     INFO("gradient of " << vars[i].name());
-    CHECK_CLOSE(lean[i], all[static_cast<std::size_t>(grads[i].id())], 0);
+    CHECK_CLOSE(lean[i], all[grads[i].id()], 0);
   }
   // and the numbers themselves are right (a sample of elements per variable)
   gn::GradCheckOptions opt;
@@ -533,7 +533,7 @@ TEST_CASE("to_dot: forward and gradient nodes, valid Graphviz") {
     }
   }
   std::size_t inputs = 0;
-  for (std::size_t id = 0; id < g.size(); ++id) inputs += g.data(static_cast<int>(id)).inputs.size();
+  for (std::size_t id = 0; id < g.size(); ++id) inputs += g.data(id).inputs.size();
   CHECK(nodes == g.size());
   CHECK(edges == inputs);
   // Graphviz itself accepts it, when installed

@@ -20,7 +20,7 @@ template <class T>
 struct NodeData {
   std::string name;
   OpPtr<T> op;
-  std::vector<int> inputs;
+  std::vector<NodeId> inputs;
   Shape shape;
   bool backward = false;  // made by gradients()
 };
@@ -49,10 +49,18 @@ class Graph {
   // graph and inferring the shape. `name` empty: "<op type>_<id>".
   Node<T> add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& name = {});
 
-  const NodeData<T>& data(int id) const { return nodes_.at(static_cast<std::size_t>(id)); }
+  // A leaf holding `op` (a placeholder, variable or constant op), for graphs
+  // the compiler derives from this one (graph/passes/).
+  Node<T> add_leaf(OpPtr<T> op, const Shape& shape, const std::string& name = {}) {
+    return add_source(std::move(op), name, shape);
+  }
+  // True when a node is called `name`.
+  bool has(const std::string& name) const { return by_name_.count(name) != 0; }
+
+  const NodeData<T>& data(NodeId id) const { return nodes_.at(id); }
   const NodeData<T>& data(const Node<T>& n) const;
   std::size_t size() const { return nodes_.size(); }
-  Node<T> node(int id) { return Node<T>(this, id); }
+  Node<T> node(NodeId id) { return Node<T>(this, id); }
   // The node called `name`; throws Error when there is none.
   Node<T> find(const std::string& name);
   Nodes<T> variables();
@@ -76,7 +84,7 @@ class Graph {
   std::string unique_name(const std::string& requested, const std::string& type);
 
   std::deque<NodeData<T>> nodes_;  // deque: references stay valid as nodes are added
-  std::unordered_map<std::string, int> by_name_;
+  std::unordered_map<std::string, NodeId> by_name_;
   int backward_depth_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #pragma once
 // Node<T>: a cheap handle (graph, index) to one node of a Graph<T>.
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -10,14 +11,17 @@ namespace graphnn {
 template <class T>
 class Graph;
 
+// A node's index in its graph: also its position in every per-node table.
+using NodeId = std::size_t;
+
 template <class T>
 class Node {
  public:
   Node() = default;
-  Node(Graph<T>* graph, int id) : graph_(graph), id_(id) {}
+  Node(Graph<T>* graph, NodeId id) : graph_(graph), id_(id) {}
 
   Graph<T>* graph() const { return graph_; }
-  int id() const { return id_; }
+  NodeId id() const { return id_; }
   bool valid() const { return graph_ != nullptr; }
   explicit operator bool() const { return valid(); }
 
@@ -31,7 +35,7 @@ class Node {
 
  private:
   Graph<T>* graph_ = nullptr;
-  int id_ = -1;
+  NodeId id_ = 0;
 };
 
 template <class T>

@@ -42,7 +42,35 @@ struct GradArgs {
   Node<T> grad;
 };
 
+// The gradient for an input the output does not depend on differentiably
+// (class ids, masks, comparisons): the one spelling of "no gradient".
+template <class T>
+Node<T> no_gradient() {
+  return Node<T>();
+}
+
 enum class OpKind { compute, placeholder, variable, constant, assign };
+
+// An op's identity for the graph compiler's rewrite rules (graph/passes/):
+// rules match these, never the user-visible type string, so a custom op that
+// calls itself "sigmoid" is never taken for the built-in one. Opaque: no rule
+// looks inside.
+enum class OpCode {
+  opaque, add, sub, mul, neg, add_n, transpose, matmul, ones_like, zeros_like,
+  sigmoid, sigmoid_grad, binary_cross_entropy, binary_cross_entropy_grad, plain_sgd_update,
+};
+
+// What the compiler may assume of an op beyond its kernel.
+struct OpTraits {
+  OpCode code = OpCode::opaque;
+  // Output element i reads only element i of each input (under numpy
+  // broadcasting), so the kernel gives the right rows when run on any block of
+  // leading rows: element-wise fusion runs it block by block.
+  bool elementwise = false;
+  // Same inputs, same output: constant folding and CSE may evaluate it once
+  // (a random mask may not).
+  bool pure = true;
+};
 
 template <class T>
 class Op {
@@ -73,6 +101,11 @@ class Op {
   }
 
   virtual OpKind kind() const { return OpKind::compute; }
+  virtual OpTraits traits() const { return {}; }
+  // True when `other` computes the same function of the same inputs, so two
+  // nodes of the two ops on the same inputs are one (common-subexpression
+  // elimination). By default only the op itself is: an op must say more.
+  virtual bool same_as(const Op<T>& other) const { return this == &other; }
   // >= 0: the output is input k's storage, unchanged (reshape, stop_gradient)
   // or updated in place (assign); the plan allocates nothing for it.
   virtual int alias_input() const { return -1; }

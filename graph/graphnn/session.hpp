@@ -12,6 +12,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "graphnn/graph.hpp"
+#include "graphnn/plan_summary.hpp"
 
 namespace graphnn {
 
@@ -48,7 +49,9 @@ struct Feed {
 template <class T>
 class Session {
  public:
+  // The passes follow PassOptions::from_environment() (GRAPHNN_PASSES, GRAPHNN_VERIFY_PASSES).
   explicit Session(Graph<T>& graph);
+  Session(Graph<T>& graph, SessionOptions options);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -81,6 +84,12 @@ class Session {
   Graph<T>& graph() { return graph_; }
   // Number of compiled plans (one per fetch set and batch size).
   std::size_t plan_count() const;
+  // What the compiler made of the plan for these fetches and feeds (compiled
+  // now if it was not yet): rules fired, fused groups, buffers, kernels.
+  PlanSummary plan_summary(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds = {});
+  // The same for the plan of the last run; throws Error before the first run.
+  PlanSummary plan_summary() const;
+  const SessionOptions& options() const { return options_; }
 
  private:
   struct Plan;
@@ -90,12 +99,18 @@ class Session {
   Plan& plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::size_t& batch_size);
   Plan& execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds);
   // keep_all: no buffer is reused, so every value of a run stays readable after it.
-  std::unique_ptr<Plan> compile(const std::vector<int>& fetches, std::size_t batch_size, bool keep_all = false);
+  std::unique_ptr<Plan> compile(const std::vector<NodeId>& fetches, std::size_t batch_size, const PassOptions& passes,
+                                bool keep_all = false);
+  void bind_leaves(Plan& plan);
   void bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds);
-  void run_step(const Step& step);
+  void run_steps(const Plan& plan);
+  void run_step(const Plan& plan, const Step& step);
+  void verified_run(Plan& plan, ArrayRef<Feed<T>> feeds);
+  PlanSummary summary(const Plan& plan) const;
 
   Graph<T>& graph_;
-  std::unordered_map<int, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
+  SessionOptions options_;
+  std::unordered_map<NodeId, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
   std::vector<std::unique_ptr<Plan>> plans_;  // few; searched without allocating
   Plan* last_plan_ = nullptr;
 };

@@ -14,6 +14,7 @@
 #include "graphnn/data.hpp"
 #include "graphnn/layers.hpp"
 #include "graphnn/optimizers.hpp"
+#include "graphnn/runtime_info.hpp"
 #include "graphnn/sequential.hpp"
 #include "graphnn/serialize.hpp"
 #include "graphnn/training_log.hpp"

@@ -51,6 +51,8 @@ class CustomUnaryOp final : public Op<T> {
   CustomUnaryOp(std::string name, Kernel f, std::shared_ptr<const CustomUnaryOp> derivative)
       : name_(std::move(name)), f_(std::move(f)), derivative_(std::move(derivative)) {}
   std::string type() const override { return name_; }
+  // Element-wise: fusable with its neighbours; opaque to every rewrite rule.
+  OpTraits traits() const override { return {OpCode::opaque, true, true}; }
   Shape infer(const std::vector<Shape>& in) const override {
     if (in.size() != 1) throw Error("expects 1 input");
     return in[0];
@@ -76,6 +78,7 @@ class CustomBinaryOp final : public Op<T> {
   using Kernel = std::function<void(const T*, const T*, T*, std::size_t)>;
   CustomBinaryOp(std::string name, Kernel f) : name_(std::move(name)), f_(std::move(f)) {}
   std::string type() const override { return name_; }
+  OpTraits traits() const override { return {OpCode::opaque, true, true}; }
   Shape infer(const std::vector<Shape>& in) const override {
     if (in.size() != 2) throw Error("expects 2 inputs");
     custom_detail::check_same_shape(in[0], in[1], "prediction and target");
@@ -108,7 +111,7 @@ class CustomLossOp final : public Op<T> {
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const Node<T>&p = a.inputs[0], &y = a.inputs[1];
-    return {mean_grad(a.grad, p) * p.graph()->add(derivative_, {p, y}), Node<T>()};
+    return {mean_grad(a.grad, p) * p.graph()->add(derivative_, {p, y}), no_gradient<T>()};
   }
 
  private:

@@ -17,6 +17,8 @@ template <class T> Node<T> div(const Node<T>& a, const Node<T>& b);
 template <class T> Node<T> maximum(const Node<T>& a, const Node<T>& b);
 template <class T> Node<T> neg(const Node<T>& x);
 template <class T> Node<T> pow(const Node<T>& x, T exponent);
+// The sum of nodes of one shape, in one pass (TensorFlow's add_n).
+template <class T> Node<T> add_n(const Nodes<T>& xs);
 
 // Element-wise math (ops/unary.cpp).
 template <class T> Node<T> exp(const Node<T>& x);
@@ -89,9 +91,6 @@ template <class T> Node<T> apply_sgd(const Node<T>& variable, const Node<T>& gra
 template <class T> Node<T> apply_adam(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
                                       const Node<T>& step, const Node<T>& m, const Node<T>& v, T beta1, T beta2,
                                       T epsilon, T weight_decay);
-// Plain SGD on a variable whose gradient is a matmul node: one accumulating
-// GEMM, w -= lr op(a) op(b); an empty Node when `grad` is not a product.
-template <class T> Node<T> fused_sgd_update(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr);
 template <class T> Node<T> apply_rmsprop(const Node<T>& variable, const Node<T>& grad, const Node<T>& lr,
                                          const Node<T>& mean_square, T rho, T epsilon, T weight_decay);
 

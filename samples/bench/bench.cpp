@@ -1,8 +1,8 @@
 // graphnn-bench: times one MLP training step (forward, backward, SGD) built
 // entirely from graph ops, and prints one JSON line per run, comparable with
-// the anchor benches in shared/bench (numpy, torch, libtorch).
+// the anchor benches next to it (mlp_numpy.py, mlp_torch.py).
 //
-// The workloads, data and initial weights mirror shared/bench/_common.py bit
+// The workloads, data and initial weights mirror _common.py (next to it) bit
 // for bit (numpy's default_rng is reproduced in numpy_random.hpp): weights
 // (out, in) ~ U(-1/sqrt(in), 1/sqrt(in)) from default_rng(seed), 8 batches of
 // data from default_rng(seed + 1), cycled. The forward pass is the textbook's
@@ -34,9 +34,6 @@
 
 #include "numpy_random.hpp"
 
-extern "C" int openblas_get_num_threads(void);
-extern "C" char* openblas_get_corename(void);
-
 namespace gn = graphnn;
 
 namespace {
@@ -60,7 +57,7 @@ const char* const usage_text =
     "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
     "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
     "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates] [--mode step|fit]\n"
-    "Presets (explicit flags override them), as shared/bench/_common.py:\n"
+    "Presets (explicit flags override them), as _common.py:\n"
     "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
     "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
     "  c  784,256,10 batch 128, relu, softmax_ce, lr 0.01, uniform inputs, random labels\n"
@@ -231,7 +228,7 @@ void gemm(bool ta, bool tb, int m, int n, int k, const double* a, const double* 
               ta ? m : k, b, tb ? k : n, 0.0, c, n);
 }
 
-// The GEMM limit, as ../shared/bench/gemm.c --mlp defines it: per layer the
+// The GEMM limit: the products a step needs, per layer the
 // forward Y = X W^T, dW = D^T X, and dX = D W for every layer but the first,
 // timed alone. Its repetitions alternate with the training step's, so a
 // shared machine's changing speed affects both alike.
@@ -391,10 +388,23 @@ std::string num(double v, int digits = 10) {
   std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
 }
-std::string str(const std::string& s) { return "\"" + s + "\""; }  // our strings need no escaping
+std::string str(const std::string& s) {  // a JSON string: our strings have no control characters
+  std::string q = "\"";
+  for (char ch : s) q += ch == '"' || ch == '\\' ? std::string{'\\', ch} : std::string{ch};
+  return q + "\"";
+}
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? str(v) : "null";
+}
+
+// The BLAS this process runs on (gn::runtime_info()) as a JSON object.
+std::string runtime_json(const gn::RuntimeInfo& r) {
+  return "{\"blas_library\":" + str(r.blas_library) + ",\"blas_config\":" + str(r.blas_config) +
+         ",\"blas_kernel\":" + str(r.blas_kernel) + ",\"blas_threads\":" + std::to_string(r.blas_threads) +
+         ",\"cpu_features\":" + str(r.cpu_features) +
+         ",\"generic_kernel_on_capable_cpu\":" + (r.generic_kernel_on_capable_cpu ? "true" : "false") +
+         ",\"advice\":" + str(r.advice) + "}";
 }
 
 double median_of(std::vector<double> v) {
@@ -425,6 +435,7 @@ void report(const Config& c, const Timing& t) {
   flops *= 6.0 * double(c.batch);  // forward, dW and dX gemm per layer
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
+  const gn::RuntimeInfo runtime = gn::runtime_info();
 
   std::string layers, all;
   for (auto w : c.layers) layers += (layers.empty() ? "" : ",") + std::to_string(w);
@@ -432,7 +443,7 @@ void report(const Config& c, const Timing& t) {
   std::ostringstream o;
   o << "{\"bench\":\"mlp\",\"impl\":\"graphnn\",\"workload\":" << str(c.workload) << ",\"layers\":" << str(layers)
     << ",\"batch\":" << c.batch << ",\"act\":" << str(c.act) << ",\"loss\":" << str(c.loss) << ",\"lr\":" << num(c.lr)
-    << ",\"data\":" << str(c.data) << ",\"dtype\":" << str(c.dtype) << ",\"threads\":" << openblas_get_num_threads()
+    << ",\"data\":" << str(c.data) << ",\"dtype\":" << str(c.dtype) << ",\"threads\":" << runtime.blas_threads
     << ",\"fetch\":" << str(c.fetch) << ",\"mode\":" << str(c.mode) << ",\"steps\":" << c.steps << ",\"reps\":" << c.reps << ",\"warmup\":" << c.warmup
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
@@ -442,7 +453,7 @@ void report(const Config& c, const Timing& t) {
     << ",\"loss_last\":" << num(t.loss_last, 17)
     << ",\"loss_finite\":" << (std::isfinite(t.loss_last) ? "true" : "false")
     << ",\"minor_faults_per_step\":" << num(t.minor_faults_per_step)
-    << ",\"openblas_corename\":" << str(openblas_get_corename())
+    << ",\"openblas_corename\":" << str(runtime.blas_kernel) << ",\"runtime\":" << runtime_json(runtime)
     << ",\"env_OPENBLAS_NUM_THREADS\":" << env("OPENBLAS_NUM_THREADS")
     << ",\"env_OPENBLAS_CORETYPE\":" << env("OPENBLAS_CORETYPE") << "}";
   std::cout << o.str() << std::endl;

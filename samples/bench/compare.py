@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""graphnn-bench against the anchors of ../shared/bench, in one run.
+"""graphnn-bench against the anchor benches next to this script, in one run.
 
 Runs, for each workload and dtype, graphnn-bench (whose JSON includes the GEMM
 limit timed in the same process), the textbook numpy step and PyTorch eager,
 in R interleaved rounds with the same OPENBLAS_NUM_THREADS, and prints a
 Markdown table of medians (of the per-process medians) and ratios.
 
-  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 samples/bench/compare.py \\
-      --bench build/samples/bench/graphnn-bench --anchors ../shared/bench --rounds 3
+  OPENBLAS_NUM_THREADS=1 /usr/bin/python3 samples/bench/compare.py --rounds 3
 
-Use Debian's /usr/bin/python3 (the anchors need its numpy and torch); an anchor
+--bench defaults to build/samples/bench/graphnn-bench of this checkout and
+--anchors (mlp_numpy.py, mlp_torch.py) to this script's folder. Use Debian's
+/usr/bin/python3 (the anchors need its numpy and torch); an anchor
 that cannot run is reported as n/a.
 """
 import argparse
@@ -18,6 +19,9 @@ import os
 import statistics
 import subprocess
 import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 
 
 def run_json(cmd, env):
@@ -30,8 +34,8 @@ def run_json(cmd, env):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bench", default="build/samples/bench/graphnn-bench")
-    p.add_argument("--anchors", default="../shared/bench")
+    p.add_argument("--bench", default=os.path.join(REPO, "build", "samples", "bench", "graphnn-bench"))
+    p.add_argument("--anchors", default=HERE, help="the folder of mlp_numpy.py and mlp_torch.py")
     p.add_argument("--workloads", default="a,b,c,d")
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--rounds", type=int, default=3)

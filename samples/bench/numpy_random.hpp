@@ -1,7 +1,7 @@
 #pragma once
 // numpy.random.default_rng(seed), bit for bit: SeedSequence -> PCG64 (XSL-RR),
 // with Generator.uniform and Generator.integers drawn the way numpy 1.24 does.
-// The anchor benches (shared/bench/_common.py) generate their data and initial
+// The anchor benches (_common.py, next to this file) generate their data and initial
 // weights this way, so a graphnn run on the same workload trains the same
 // network on the same batches and its losses can be compared number for number.
 #include <cstddef>

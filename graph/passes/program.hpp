@@ -1,0 +1,47 @@
+#pragma once
+// The graph compiler's unit of work: the graph a plan runs, derived from the
+// user's graph for one set of fetches. The user's Graph is never changed; the
+// passes rebuild a Program from it, rule by rule (rules.cpp), then fuse
+// element-wise groups (fusion.cpp). Not installed.
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graphnn/graph.hpp"
+#include "graphnn/session.hpp"
+
+namespace graphnn::passes {
+
+inline constexpr NodeId kNoUserNode = std::numeric_limits<NodeId>::max();
+
+template <class T>
+struct Program {
+  std::unique_ptr<Graph<T>> graph = std::make_unique<Graph<T>>();
+  std::vector<NodeId> fetches;  // nodes of *graph
+  std::vector<NodeId> user_id;  // per node of *graph: the user's node it is a copy of, or kNoUserNode
+  NodeId user(NodeId id) const { return id < user_id.size() ? user_id[id] : kNoUserNode; }
+};
+
+// What the passes did, for Session::plan_summary.
+struct PassReport {
+  std::size_t nodes_before = 0;  // compute and assign nodes the fetches need in the user's graph
+  std::vector<RuleCount> fired;  // every rule of the table, in table order
+  std::vector<FusedGroup> groups;
+  void count(const std::string& rule, std::size_t n = 1);
+};
+
+// The user's nodes the fetches need, copied (no rule applied).
+template <class T>
+Program<T> import(const Graph<T>& user, const std::vector<NodeId>& fetches);
+
+// Runs the rewrite rules (rules.cpp) to a fixed point, then removes what the
+// fetches no longer need.
+template <class T>
+Program<T> rewrite(Program<T> p, const PassOptions& options, PassReport& report);
+
+// Element-wise fusion (fusion.cpp).
+template <class T>
+Program<T> fuse_elementwise(Program<T> p, PassReport& report);
+
+}  // namespace graphnn::passes
