@@ -141,16 +141,31 @@ std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
 template <class T>
 typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds,
                                                 std::size_t& batch_size) {
-  for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
-  batch_size = batch_size_of(feeds);
   auto same_fetches = [&](const std::vector<NodeId>& ids) {
     if (ids.size() != fetches.size()) return false;
     for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] != fetches[i].id()) return false;
+      if (ids[i] != fetches[i].id() || fetches[i].graph() != &graph_) return false;
     return true;
   };
+  // A steady loop runs the same fetches on feeds of the same shapes: when each
+  // feed is exactly what the last plan's placeholder holds, nothing else needs checking.
+  auto fits = [&](const Plan& p) {
+    for (const auto& feed : feeds) {
+      const Buffer<T>* b = nullptr;
+      for (const auto& [node, buffer] : p.placeholders)
+        if (node == feed.node) b = buffer;
+      const auto& vs = feed.value->shape();
+      if (!b || !std::equal(vs.begin(), vs.end(), b->dims.begin(), b->dims.end())) return false;
+    }
+    return true;
+  };
+  if (last_plan_ && same_fetches(last_plan_->fetches) && fits(*last_plan_)) {
+    batch_size = last_plan_->batch_size;
+    return *last_plan_;
+  }
+  for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
+  batch_size = batch_size_of(feeds);
   auto matches = [&](const Plan& p) { return p.batch_size == batch_size && same_fetches(p.fetches); };
-  if (last_plan_ && matches(*last_plan_)) return *last_plan_;
   last_plan_ = nullptr;
   for (auto& p : plans_)
     if (matches(*p)) last_plan_ = p.get();
@@ -420,7 +435,50 @@ std::vector<xt::xarray<T>> Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<F
   return out;
 }
 
+// Session::inspect and InspectablePlan: one fetch as the user wrote it, every
+// value kept, for evaluators outside the session.
+template <class T>
+std::unique_ptr<InspectablePlan<T>> Session<T>::inspect(const Node<T>& fetch, ArrayRef<Feed<T>> feeds) {
+  graph_.check_owns(fetch, "inspect: fetch");
+  PassOptions as_written;  // the user's ops one by one: an evaluator may follow them
+  as_written.enabled = false;
+  std::unique_ptr<Plan> plan = compile({fetch.id()}, batch_size_of(feeds), as_written, /*keep_all=*/true);
+  bind_feeds(*plan, feeds);
+  return std::unique_ptr<InspectablePlan<T>>(new InspectablePlan<T>(*this, std::move(plan)));
+}
+
+template <class T>
+InspectablePlan<T>::InspectablePlan(Session<T>& session, std::unique_ptr<Plan> plan)
+    : session_(&session), plan_(std::move(plan)) {
+  const passes::Program<T>& p = plan_->program;  // without passes every node is a copy of the user's
+  for (const auto& step : plan_->steps) {
+    StepView<T> view{p.user(step.node), step.op, {}, step.inputs, step.out, step.op->alias_input() >= 0};
+    for (NodeId in : p.graph->data(step.node).inputs) view.input_nodes.push_back(p.user(in));
+    steps_.push_back(std::move(view));
+  }
+}
+
+template <class T>
+InspectablePlan<T>::~InspectablePlan() = default;
+
+template <class T>
+const Buffer<T>& InspectablePlan<T>::fetched() const {
+  return *plan_->fetched[0];
+}
+
+template <class T>
+void InspectablePlan<T>::run_step(std::size_t i) {
+  session_->run_step(*plan_, plan_->steps[i]);
+}
+
+template <class T>
+void InspectablePlan<T>::run() {
+  session_->run_steps(*plan_);
+}
+
 template class Session<float>;
 template class Session<double>;
+template class InspectablePlan<float>;
+template class InspectablePlan<double>;
 
 }  // namespace graphnn

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "graphnn/gradients.hpp"
+#include "graphnn/incremental.hpp"
 
 namespace graphnn {
 
@@ -43,7 +44,7 @@ GradCheckReport check_gradients(Session<T>& session, const Node<T>& loss, const 
   std::mt19937 rng(options.seed);
   for (std::size_t v = 0; v < variables.size(); ++v) {
     // f(i, x): the summed loss with element i set to x, re-running only what it reaches.
-    typename Session<T>::ElementFunction f = session.element_function(loss, variables[v], feeds);
+    ElementFunction<T> f = element_function(session, loss, variables[v], feeds);
     const T* x = session.variable_data(variables[v]);
     const std::size_t n = symbolic[v].size();
     std::vector<std::size_t> order(n);

@@ -29,6 +29,7 @@ class FusedElementwise final : public Op<T> {
     scratch_.resize(members_.size() * rows_per_tile_ * inner);
     for (std::size_t j = 0; j < members_.size(); ++j) {
       runs_[j].in.resize(members_[j].inputs.size());
+      runs_[j].per_row.resize(members_[j].inputs.size());
       for (const Buffer<T>& b : runs_[j].in) runs_[j].ptrs.push_back(&b);
     }
   }
@@ -42,56 +43,64 @@ class FusedElementwise final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     if (out.size == 0) return;
     const std::size_t rows = out.dims.empty() ? 1 : out.dims[0];
+    if (rows != laid_rows_) lay_out(in, out, rows);
     for (std::size_t r0 = 0; r0 < rows; r0 += rows_per_tile_) {
       const std::size_t n = std::min(rows_per_tile_, rows - r0);
-      for (std::size_t j = 0; j < members_.size(); ++j) run_member(j, in, out, rows, r0, n);
+      if (n != block_rows_) resize_blocks(n);
+      for (std::size_t j = 0; j < members_.size(); ++j) {
+        MemberRun& run = runs_[j];
+        for (std::size_t k = 0; k < run.in.size(); ++k) {
+          const FusedOperand& from = members_[j].inputs[k];
+          run.in[k].data = from.member ? tile(from.index) : in[from.index]->data + r0 * run.per_row[k];
+        }
+        run.out.data = j + 1 == members_.size() ? out.data + r0 * inner_ : tile(j);
+        members_[j].op->forward(run.ptrs, run.out);
+      }
     }
   }
 
  private:
-  // A member's buffers for one block, set up in place (no allocation per run).
+  // A member's buffers for one block. Their shapes are set when the rows
+  // change (once per plan) and the block's rows when they change (the last
+  // block); a block only moves the data pointers.
   struct MemberRun {
     std::vector<Buffer<T>> in;
     std::vector<const Buffer<T>*> ptrs;
+    std::vector<std::size_t> per_row;  // elements per row of an input read by blocks; 0: read whole
     Buffer<T> out;
   };
 
   T* tile(std::size_t j) const { return scratch_.data() + j * rows_per_tile_ * inner_; }
 
-  // Rows [r0, r0 + n) of a value shaped like the output.
-  void block_of(Buffer<T>& b, T* data, const Dims& dims, std::size_t n) const {
-    b.data = data;
-    b.dims = dims;
-    if (!b.dims.empty()) b.dims[0] = n;
-    b.size = n * inner_;
+  // An input with the output's rows is read a block of rows at a time; one
+  // broadcast along the rows (a bias, a scalar) is read whole.
+  void lay_out(const std::vector<const Buffer<T>*>& in, const Buffer<T>& out, std::size_t rows) const {
+    for (std::size_t j = 0; j < members_.size(); ++j) {
+      MemberRun& run = runs_[j];
+      for (std::size_t k = 0; k < run.in.size(); ++k) {
+        const FusedOperand& from = members_[j].inputs[k];
+        const Buffer<T>& x = from.member ? out : *in[from.index];
+        const bool by_rows = !out.dims.empty() && x.dims.size() == out.dims.size() && x.dims[0] == rows;
+        run.in[k] = x;
+        run.per_row[k] = by_rows ? x.size / rows : 0;
+      }
+      run.out = out;
+    }
+    laid_rows_ = rows;
+    block_rows_ = std::size_t(-1);
   }
 
-  void run_member(std::size_t j, const std::vector<const Buffer<T>*>& in, Buffer<T>& out, std::size_t rows,
-                  std::size_t r0, std::size_t n) const {
-    MemberRun& run = runs_[j];
-    const FusedMember<T>& m = members_[j];
-    for (std::size_t k = 0; k < m.inputs.size(); ++k) {
-      const FusedOperand& from = m.inputs[k];
-      Buffer<T>& b = run.in[k];
-      if (from.member) {
-        block_of(b, tile(from.index), out.dims, n);
-        continue;
-      }
-      const Buffer<T>& x = *in[from.index];
-      // An input with the output's rows is read a block at a time; one
-      // broadcast along the rows (a bias, a scalar) is read whole.
-      if (!out.dims.empty() && x.dims.size() == out.dims.size() && x.dims[0] == rows) {
-        const std::size_t per_row = x.size / rows;
-        b.data = x.data + r0 * per_row;
-        b.dims = x.dims;
-        b.dims[0] = n;
-        b.size = n * per_row;
-      } else {
-        b = x;
-      }
+  void resize_blocks(std::size_t n) const {
+    for (MemberRun& run : runs_) {
+      for (std::size_t k = 0; k < run.in.size(); ++k)
+        if (run.per_row[k] != 0) {
+          run.in[k].dims[0] = n;
+          run.in[k].size = n * run.per_row[k];
+        }
+      if (!run.out.dims.empty()) run.out.dims[0] = n;
+      run.out.size = n * inner_;
     }
-    block_of(run.out, j + 1 == members_.size() ? out.data + r0 * inner_ : tile(j), out.dims, n);
-    m.op->forward(run.ptrs, run.out);
+    block_rows_ = n;
   }
 
   std::vector<FusedMember<T>> members_;
@@ -99,6 +108,7 @@ class FusedElementwise final : public Op<T> {
   std::size_t inner_ = 1, rows_per_tile_ = 1;
   mutable std::vector<T> scratch_;  // one tile per member; the op belongs to one plan
   mutable std::vector<MemberRun> runs_;
+  mutable std::size_t laid_rows_ = std::size_t(-1), block_rows_ = std::size_t(-1);
 };
 
 }  // namespace

@@ -81,64 +81,6 @@ class MatMul final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     product(ta_, tb_, *in[0], *in[1], T(1), T(0), out);
   }
-  // A few elements of one operand changed (numerical differentiation):
-  // op(A)[i, p] by d adds d op(B)[p, :] to row i of C, op(B)[p, j] by d adds
-  // d op(A)[:, p] to column j. Many changed, or both operands: one GEMM is cheaper.
-  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>& before,
-                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
-    if (!changed[0]->none() && !changed[1]->none()) return false;
-    const std::size_t k = changed[0]->none() ? 1 : 0;
-    const std::vector<std::size_t>& idx = changed[k]->indices;
-    if (idx.size() * 8 > in[k]->size) return false;
-    const Buffer<T>& other = *in[1 - k];
-    const std::size_t m = out.dims[0], n = out.dims[1], ld = other.dims[1];
-    const bool transposed = k == 0 ? ta_ : tb_;
-    const kit::FastDivisor cols(in[k]->dims[1]);
-    std::vector<std::size_t>& lines = out_changed.indices;  // rows (k = 0) or columns of C, then its elements
-    lines.clear();
-    for (std::size_t e : idx) {
-      const T d = in[k]->data[e] - before[k][e];
-      const std::size_t row = cols.div(e), col = e - row * cols.value();
-      const std::size_t r = transposed ? col : row, s = transposed ? row : col;  // the element is op(X)[r, s]
-      if (k == 0) {  // row r of C += d op(B)[s, :]
-        T* c = out.data + r * n;
-        if (tb_) {
-          for (std::size_t j = 0; j < n; ++j) c[j] += d * other.data[j * ld + s];
-        } else {
-          const T* bs = other.data + s * ld;
-          for (std::size_t j = 0; j < n; ++j) c[j] += d * bs[j];
-        }
-        lines.push_back(r);
-      } else {  // column s of C += d op(A)[:, r]
-        T* c = out.data + s;
-        if (ta_) {
-          const T* ar = other.data + r * ld;
-          for (std::size_t i = 0; i < m; ++i) c[i * n] += d * ar[i];
-        } else {
-          for (std::size_t i = 0; i < m; ++i) c[i * n] += d * other.data[i * ld + r];
-        }
-        lines.push_back(s);
-      }
-    }
-    if (!std::is_sorted(lines.begin(), lines.end())) std::sort(lines.begin(), lines.end());
-    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
-    const std::size_t count = lines.size(), length = k == 0 ? n : m;
-    if (count == (k == 0 ? m : n)) {  // every line: say so instead of listing each element
-      lines.clear();
-      out_changed.all = true;
-      return true;
-    }
-    lines.resize(count * length);
-    for (std::size_t l = count; l-- > 0;) {  // expand in place, from the back
-      const std::size_t line = lines[l];
-      std::size_t* to = lines.data() + l * length;
-      if (k == 0)
-        for (std::size_t t = 0; t < length; ++t) to[t] = line * n + t;
-      else
-        for (std::size_t t = 0; t < length; ++t) to[t] = t * n + line;
-    }
-    return true;
-  }
   bool transpose_a() const { return ta_; }
   bool transpose_b() const { return tb_; }
   // As TensorFlow's MatMulGrad: each case keeps the products transpose-free.

@@ -85,44 +85,6 @@ void for_each_broadcast(const Dims& out, const Strides& sa, const Strides& sb, F
   }
 }
 
-// The flat index of `in` read at flat index `o` of `out`, for in's broadcast_strides `s`.
-inline std::size_t broadcast_source(std::size_t o, const Dims& out, const Strides& s) {
-  std::size_t i = 0;
-  for (std::size_t d = out.size(); d-- > 0;) {
-    i += (o % out[d]) * s[d];
-    o /= out[d];
-  }
-  return i;
-}
-
-// Calls f(o) for every flat index o of `out` that reads element `index` of a
-// broadcast `in` (the inverse of broadcast_source).
-template <class F>
-void for_each_reader(const Dims& in, const Dims& out, std::size_t index, F&& f) {
-  const std::size_t rank = out.size(), lead = rank - in.size();
-  std::array<std::size_t, kMaxRank> pos{}, stride{};
-  std::array<bool, kMaxRank> free{};
-  for (std::size_t d = rank, st = 1; d-- > 0; st *= out[d]) stride[d] = st;
-  for (std::size_t d = rank; d-- > 0;) {
-    const std::size_t n = d >= lead ? in[d - lead] : 1;
-    free[d] = n == 1 && out[d] > 1;
-    if (!free[d]) pos[d] = index % n;
-    index /= n;
-  }
-  while (true) {
-    std::size_t o = 0;
-    for (std::size_t d = 0; d < rank; ++d) o += pos[d] * stride[d];
-    f(o);
-    std::size_t d = rank;
-    while (d-- > 0) {  // odometer over the broadcast dimensions
-      if (!free[d]) continue;
-      if (++pos[d] < out[d]) break;
-      pos[d] = 0;
-    }
-    if (d == std::size_t(-1)) return;
-  }
-}
-
 // True when `small` (leading 1s ignored) equals the trailing dimensions of `big`:
 // `small` repeats whole over the rows of `big`.
 inline bool is_trailing(const Dims& small, const Dims& big) {
@@ -153,36 +115,6 @@ class FastDivisor {
   static constexpr std::uint64_t kLimit = std::uint64_t(1) << 32;
   std::size_t d_;
   std::uint64_t m_;  // ceil(2^64 / d), or 0 where the fast form does not apply
-};
-
-// Element `o` of `out` as read from a broadcast `in`: the common layouts (the
-// same shape, a scalar, a block repeated over the rows) skip the generic
-// index walk, which divides once per dimension.
-template <class T>
-class BroadcastRead {
- public:
-  BroadcastRead(const Buffer<T>& in, const Dims& out)
-      : data_(in.data), dims_(out), strides_(broadcast_strides(in.dims, out)), period_(in.size) {
-    std::size_t total = 1;
-    for (auto d : out) total *= d;
-    layout_ = in.size == total ? same : in.size == 1 ? scalar : is_trailing(in.dims, out) ? trailing : general;
-  }
-  T operator()(std::size_t o) const {
-    switch (layout_) {
-      case same: return data_[o];
-      case scalar: return data_[0];
-      case trailing: return data_[period_.mod(o)];
-      default: return data_[broadcast_source(o, dims_, strides_)];
-    }
-  }
-
- private:
-  enum Layout { same, scalar, trailing, general };
-  const T* data_;
-  const Dims& dims_;
-  Strides strides_;
-  FastDivisor period_;  // trailing: in repeats every in.size elements of out
-  Layout layout_;
 };
 
 // out = f(a, b) element-wise with broadcasting; contiguous fast paths first.
@@ -272,24 +204,6 @@ class UnaryOp final : public Op<T> {
     if constexpr (has_map<Def>::value) def_.map(in[0]->data, out.data, out.size);
     else unary_map(*in[0], out, [this](T x) { return def_.f(x); });
   }
-  // Recomputes the changed elements only, through the same kernel as forward
-  // (so each gets the value a full run would give it).
-  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>&,
-                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
-    const std::vector<std::size_t>& idx = changed[0]->indices;
-    constexpr std::size_t block = 64;
-    T x[block], y[block];
-    for (std::size_t i0 = 0; i0 < idx.size(); i0 += block) {
-      const std::size_t m = std::min(block, idx.size() - i0);
-      for (std::size_t j = 0; j < m; ++j) x[j] = in[0]->data[idx[i0 + j]];
-      if constexpr (has_map<Def>::value) def_.map(x, y, m);
-      else
-        for (std::size_t j = 0; j < m; ++j) y[j] = def_.f(x[j]);
-      for (std::size_t j = 0; j < m; ++j) out.data[idx[i0 + j]] = y[j];
-    }
-    out_changed.indices = idx;
-    return true;
-  }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     return {def_.grad(a.inputs[0], a.output, a.grad)};
   }
@@ -330,28 +244,6 @@ class BinaryOp final : public Op<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     binary_map(*in[0], *in[1], out, [this](T a, T b) { return def_.f(a, b); });
-  }
-  // One input changed: recompute the output elements that read its changed
-  // elements (and list them). Both changed: recompute all.
-  bool forward_changes(const std::vector<const Buffer<T>*>& in, const std::vector<const T*>&,
-                       const std::vector<const Changes*>& changed, Buffer<T>& out, Changes& out_changed) const override {
-    if (!changed[0]->none() && !changed[1]->none()) return false;
-    const std::size_t k = changed[0]->none() ? 1 : 0;
-    const Buffer<T>&a = *in[0], &b = *in[1];
-    if (in[k]->size == out.size) {
-      out_changed.indices = changed[k]->indices;
-    } else {
-      out_changed.indices.clear();
-      for (std::size_t i : changed[k]->indices)
-        for_each_reader(in[k]->dims, out.dims, i, [&](std::size_t o) { out_changed.indices.push_back(o); });
-    }
-    if (out_changed.indices.size() * 4 >= out.size) {  // a dense pass beats indexed reads; same values
-      forward(in, out);
-      return true;
-    }
-    const BroadcastRead<T> read_a(a, out.dims), read_b(b, out.dims);
-    for (std::size_t o : out_changed.indices) out.data[o] = def_.f(read_a(o), read_b(o));
-    return true;
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     auto [ga, gb] = def_.grad(a.inputs[0], a.inputs[1], a.output, a.grad);

@@ -368,7 +368,7 @@ TEST_CASE("session: element_function equals a full run with the element changed"
       const Arr X = test::random(rng, {3, k});
       gn::Session<double> s(g);
       for (const N& v : {A, B, c}) {
-        auto f = s.element_function(y, v, {{x, X}});
+        auto f = gn::element_function(s, y, v, {{x, X}});
         const Arr before = s.value(v);
         CHECK(f.size() == before.size());
         for (std::size_t i = 0; i < before.size(); ++i)
@@ -411,7 +411,7 @@ TEST_CASE("session: element_function through a two-layer network and every broad
   gn::Session<double> s(g);
   for (const N& v : {W1, b1, W2, b2, col, scale}) {
     CAPTURE(v.name());
-    auto f = s.element_function(y, v, {{x, X}, {t, T}});
+    auto f = gn::element_function(s, y, v, {{x, X}, {t, T}});
     const Arr before = s.value(v);
     for (std::size_t i = 0; i < before.size(); ++i) {
       const double got = f(i, before.flat(i) + 0.125);
@@ -431,9 +431,9 @@ TEST_CASE("session: element_function of a variable the fetch does not read is co
   auto unused = g.variable("unused", Arr{5.0});
   auto y = gn::reduce_sum(a * a);
   gn::Session<double> s(g);
-  auto f = s.element_function(y, unused);
+  auto f = gn::element_function(s, y, unused);
   CHECK(f(0, 100.0) == 5.0);
-  auto fa = s.element_function(y, a);
+  auto fa = gn::element_function(s, y, a);
   CHECK(fa(1, 3.0) == 10.0);
   CHECK(fa(0, -2.0) == 8.0);
 }
@@ -680,11 +680,11 @@ TEST_CASE("errors: element_function") {
   auto update = gn::assign_sub(W, W * 0.5);
   gn::Session<double> s(g);
   const Arr X = xt::ones<double>({2, 3});
-  auto f = s.element_function(y, W, {{x, X}});
+  auto f = gn::element_function(s, y, W, {{x, X}});
   CHECK_ERROR(f(3, 1.0), "element_function: index 3 is outside variable 'W' [3] (3 elements)");
-  CHECK_ERROR(s.element_function(y, x, {{x, X}}), "element_function: 'x' [batch, 3] is not a variable");
-  CHECK_ERROR(s.element_function(y, W), "run: placeholder 'x' [batch, 3] is needed by the fetches but was not fed");
-  CHECK_ERROR(s.element_function(update, W), "element_function: fetch '" + update.name() + "' [3] runs the assignment",
+  CHECK_ERROR(gn::element_function(s, y, x, {{x, X}}), "element_function: 'x' [batch, 3] is not a variable");
+  CHECK_ERROR(gn::element_function(s, y, W), "run: placeholder 'x' [batch, 3] is needed by the fetches but was not fed");
+  CHECK_ERROR(gn::element_function(s, update, W), "element_function: fetch '" + update.name() + "' [3] runs the assignment",
               "only a function without side effects");
   CHECK(s.value(W) == Arr{1.0, 2.0, 3.0});
 }

@@ -22,17 +22,6 @@ struct Buffer {
   std::size_t size = 0;
 };
 
-// Which elements of a tensor changed: all of them, or the listed flat indices.
-struct Changes {
-  bool all = false;
-  std::vector<std::size_t> indices;
-  bool none() const { return !all && indices.empty(); }
-  void clear() {
-    all = false;
-    indices.clear();  // keeps the capacity: repeated calls do not allocate
-  }
-};
-
 // What a gradient rule sees: the node's inputs, its output and dL/d(output),
 // all as graph nodes, so the rule builds more graph (gradients of gradients work).
 template <class T>
@@ -87,18 +76,6 @@ class Op {
   // One gradient per input, built with graph ops; an empty Node means zero.
   // The default says the op has no gradient rule.
   virtual Nodes<T> backward(const GradArgs<T>& args) const;
-
-  // Optional, for numerical differentiation (Session::element_function): the
-  // elements `changed[k]` of input k differ from `before[k]`, the values `out`
-  // was computed from (before[k] is null when changed[k] is empty). Update
-  // `out` where it depends on them, list those elements in `out_changed` (each
-  // once; or set out_changed.all when that is every element) and return true;
-  // false: the op is recomputed instead.
-  virtual bool forward_changes(const std::vector<const Buffer<T>*>& /*inputs*/, const std::vector<const T*>& /*before*/,
-                               const std::vector<const Changes*>& /*changed*/, Buffer<T>& /*out*/,
-                               Changes& /*out_changed*/) const {
-    return false;
-  }
 
   virtual OpKind kind() const { return OpKind::compute; }
   virtual OpTraits traits() const { return {}; }

@@ -47,6 +47,48 @@ struct Feed {
 };
 
 template <class T>
+class Session;
+
+// One step of an InspectablePlan: the kernel call that computes one of the
+// user's nodes.
+template <class T>
+struct StepView {
+  NodeId node;                           // the user's node it computes
+  const Op<T>* op;
+  std::vector<NodeId> input_nodes;       // the user's nodes it reads, in order
+  std::vector<const Buffer<T>*> inputs;  // their buffers, in the same order
+  Buffer<T>* out;                        // its output; the plan's memory
+  bool aliases;                          // out is input op->alias_input()'s storage (reshape, stop_gradient)
+};
+
+// A narrow public view of one compiled plan, for evaluators outside the
+// session (lib/incremental.cpp: numerical differentiation). Made by
+// Session::inspect: the passes are off, so the steps are the user's ops one by
+// one in run order, and no buffer is reused, so every value of the last run
+// stays readable (and writable: an evaluator may patch outputs and run later
+// steps on them). The session, and the feeds bound by inspect, must outlive it.
+template <class T>
+class InspectablePlan {
+ public:
+  ~InspectablePlan();
+  const std::vector<StepView<T>>& steps() const { return steps_; }
+  // The fetch's buffer.
+  const Buffer<T>& fetched() const;
+  // Runs step i (its op's forward on its buffers; an error names the node).
+  void run_step(std::size_t i);
+  // Runs every step in order.
+  void run();
+
+ private:
+  friend class Session<T>;
+  using Plan = typename Session<T>::Plan;
+  InspectablePlan(Session<T>& session, std::unique_ptr<Plan> plan);
+  Session<T>* session_;
+  std::unique_ptr<Plan> plan_;
+  std::vector<StepView<T>> steps_;
+};
+
+template <class T>
 class Session {
  public:
   // The passes follow PassOptions::from_environment() (GRAPHNN_PASSES, GRAPHNN_VERIFY_PASSES).
@@ -72,14 +114,9 @@ class Session {
   // The variable's storage, for in-place edits (gradient checking, optimizers).
   T* variable_data(const Node<T>& variable);
 
-  class ElementFunction;
-  // f(i, v): the sum of `fetch` with element i of `variable` set to v, for
-  // numerical differentiation. Made with one full run; a call then recomputes
-  // only what the element changes: ops that can update just the affected
-  // elements (Op::forward_changes: element-wise ops, matrix products) do, the
-  // others rerun whole. It sees the variables and feeds as they were when it
-  // was made; the feeds and the session must outlive it.
-  ElementFunction element_function(const Node<T>& fetch, const Node<T>& variable, ArrayRef<Feed<T>> feeds = {});
+  // One fetch compiled as the user wrote it, every value kept after a run
+  // (see InspectablePlan); the feeds are bound and must outlive the result.
+  std::unique_ptr<InspectablePlan<T>> inspect(const Node<T>& fetch, ArrayRef<Feed<T>> feeds = {});
 
   Graph<T>& graph() { return graph_; }
   // Number of compiled plans (one per fetch set and batch size).
@@ -107,6 +144,7 @@ class Session {
   void run_step(const Plan& plan, const Step& step);
   void verified_run(Plan& plan, ArrayRef<Feed<T>> feeds);
   PlanSummary summary(const Plan& plan) const;
+  friend class InspectablePlan<T>;
 
   Graph<T>& graph_;
   SessionOptions options_;
@@ -115,26 +153,9 @@ class Session {
   Plan* last_plan_ = nullptr;
 };
 
-template <class T>
-class Session<T>::ElementFunction {
- public:
-  ElementFunction(ElementFunction&&) noexcept;
-  ElementFunction& operator=(ElementFunction&&) noexcept;
-  ~ElementFunction();
-
-  // The sum of the fetch with variable[index] = value; the variable is left as it was.
-  double operator()(std::size_t index, T value);
-  // Elements of the variable.
-  std::size_t size() const;
-
- private:
-  friend class Session;
-  struct State;
-  explicit ElementFunction(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
-};
-
 extern template class Session<float>;
 extern template class Session<double>;
+extern template class InspectablePlan<float>;
+extern template class InspectablePlan<double>;
 
 }  // namespace graphnn

@@ -5,7 +5,7 @@
 // both are element-wise (Op::traits), pure and not aliases; the node has
 // exactly that one consumer and is not fetched (so no one else needs its
 // buffer); and it has the group's output shape (an intermediate that would be
-// broadcast is not recomputed per reader). Inputs from outside the group may
+// broadcast is not recomputed per reader); a batch dimension may only lead. Inputs from outside the group may
 // broadcast: a bias [n] against rows [batch, n].
 #include <algorithm>
 
@@ -17,10 +17,17 @@ namespace {
 
 constexpr NodeId kNone = kNoUserNode;
 
+// The fused kernel runs blocks of the leading dimension, so a batch
+// dimension elsewhere (a transposed batch) would leave its block size unknown.
+bool batch_leads_or_absent(const Shape& s) {
+  return std::find(s.begin() + (s.empty() ? 0 : 1), s.end(), batch) == s.end();
+}
+
 template <class T>
 bool fusable(const NodeData<T>& d) {
   const OpTraits t = d.op->traits();
-  return d.op->kind() == OpKind::compute && t.elementwise && t.pure && d.op->alias_input() < 0;
+  return d.op->kind() == OpKind::compute && t.elementwise && t.pure && d.op->alias_input() < 0 &&
+         batch_leads_or_absent(d.shape);
 }
 
 // Per node: the output node of its group (itself when alone or not fusable).

@@ -166,11 +166,20 @@ template <class T>
 Node<T> transpose_into_matmul(Round<T>& r, const Match<T>& m) {
   const std::optional<MatMulFlags> f = matmul_flags(*m.node.op);
   if (!f) return {};
-  const bool ta = r.code(m.in[0]) == OpCode::transpose && m.in[0].shape().size() == 2;
-  const bool tb = r.code(m.in[1]) == OpCode::transpose && m.in[1].shape().size() == 2;
+  const bool ta = r.code(m.in[0]) == OpCode::transpose, tb = r.code(m.in[1]) == OpCode::transpose;
   if (!ta && !tb) return {};
   return matmul(ta ? r.input(m.in[0], 0) : m.in[0], tb ? r.input(m.in[1], 0) : m.in[1], f->transpose_a != ta,
                 f->transpose_b != tb);
+}
+
+// transpose(op(a) op(b)) = op(b)^T op(a)^T: the product with swapped,
+// flipped flags (a gradient rule's transpose of a product).
+template <class T>
+Node<T> transpose_of_matmul(Round<T>& r, const Match<T>& m) {
+  if (m.code() != OpCode::transpose) return {};
+  const std::optional<MatMulFlags> f = matmul_flags(r.op(m.in[0]));
+  if (!f || r.uses_of(m.in[0]) != 1) return {};
+  return matmul(r.input(m.in[0], 1), r.input(m.in[0], 0), !f->transpose_b, !f->transpose_a);
 }
 
 // Plain SGD whose gradient is a product: w -= lr op(a) op(b) in one GEMM,
@@ -242,8 +251,9 @@ const std::vector<Rule<T>>& rules() {
       {"double_transpose", "transpose(transpose(x))", "always", double_transpose<T>},
       {"sum_chain", "add(add(a, b), c), add_n(add(...), ...)",
        "every term has the sum's shape and the inner sum has no other reader", sum_chain<T>},
-      {"transpose_into_matmul", "matmul(transpose(a), b) and matmul(a, transpose(b))", "the transposed input is 2-D",
-       transpose_into_matmul<T>},
+      {"transpose_into_matmul", "matmul(transpose(a), b) and matmul(a, transpose(b))",
+       "always (a product's inputs are 2-D)", transpose_into_matmul<T>},
+      {"transpose_of_matmul", "transpose(matmul(a, b))", "the product has no other reader", transpose_of_matmul<T>},
       {"sgd_matmul_update", "apply_sgd(w, matmul(a, b), lr) without momentum or weight decay",
        "the product has no other reader; neither factor is w's storage or that of a variable the plan updates",
        sgd_matmul_update<T>},

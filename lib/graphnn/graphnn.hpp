@@ -6,6 +6,7 @@
 #include "graphnn/error.hpp"
 #include "graphnn/gradcheck.hpp"
 #include "graphnn/gradients.hpp"
+#include "graphnn/incremental.hpp"
 #include "graphnn/graph.hpp"
 #include "graphnn/ops.hpp"
 #include "graphnn/session.hpp"

@@ -49,6 +49,7 @@ struct Config {
   std::string dtype = "float32";
   int steps = 200, reps = 5, warmup = -1;  // warmup -1: as many as steps
   std::uint32_t seed = 0;
+  bool plan = false;  // --plan: print the compiled plan's summary (graph compiler) to stderr
   std::string fetch = "none";  // steady-state steps: "none" (run_targets) or "updates" (run, copying them out)
   std::string mode = "step";   // "fit": also time Sequential::fit on the same network and data
 };
@@ -57,6 +58,7 @@ const char* const usage_text =
     "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
     "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
     "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates] [--mode step|fit]\n"
+    "                     [--plan 1] (the compiled step's plan_summary on stderr)\n"
     "Presets (explicit flags override them), as _common.py:\n"
     "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
     "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
@@ -148,6 +150,7 @@ Config parse(int argc, char** argv) {
     else if (flag == "--seed") c.seed = parse_number<std::uint32_t>(flag, v);
     else if (flag == "--fetch") c.fetch = v;
     else if (flag == "--mode") c.mode = v;
+    else if (flag == "--plan") c.plan = v != "0";
     else fail("unknown flag " + flag);
   }
   if (c.loss.empty()) c.loss = c.layers.back() > 1 ? "softmax_ce" : "mse";
@@ -315,6 +318,7 @@ Timing train(const Config& c) {
     if (i == 0 || i == last) {
       s.run(updates_and_loss, {{x, xs[b]}, {y, ys[b]}}, out);
       (i == 0 ? t.loss_first : t.loss_last) = double(out.back()());
+      if (i == 0 && c.plan) std::cerr << s.plan_summary(updates, {{x, xs[b]}, {y, ys[b]}});
     } else if (copy_out) {
       s.run(updates, {{x, xs[b]}, {y, ys[b]}}, out);
     } else {

@@ -8,7 +8,7 @@ textbook's order (W1, b1, W2, b2, one element at a time; 0 = all 39760) and
 prints the time and the time extrapolated to every parameter. With --graphnn
 it then runs graphnn's version of the same numerical gradient
 (`two_layer_digits --numeric-params N`: same network, h, batch size and
-parameter count, each loss evaluation through Session::element_function) and
+parameter count, each loss evaluation through gn::element_function) and
 prints both times and their ratio, measured in the same run:
 
   OPENBLAS_NUM_THREADS=1 /usr/bin/python3 samples/bench/numerical_gradient_numpy.py --params 0 \

@@ -7,7 +7,7 @@
 //    gradients from gn::gradients are checked against central differences, and
 //    the seed's own numerical gradient (two loss evaluations per parameter, all
 //    39760 of them) is timed against the symbolic one. Each evaluation goes
-//    through Session::element_function, which recomputes only what the changed
+//    through gn::element_function (lib/incremental.cpp), which recomputes only what the changed
 //    parameter reaches: about a second per batch where the seed's numpy code
 //    takes half a minute, and still a thousand times one backward pass.
 // 3. Training with the symbolic gradients: SGD, batch 100, lr 0.5. On

@@ -55,7 +55,7 @@ NumericalGradient TwoLayerNet::numerical_gradient(const xt::xarray<double>& xv, 
   const auto start = std::chrono::steady_clock::now();
   for (const gn::Node<double>& p : params) {
     // loss with one element of p changed; re-runs only what that element reaches
-    auto f = session_->element_function(loss_node, p, {{x, xv}, {t, tv}});
+    auto f = gn::element_function(*session_, loss_node, p, {{x, xv}, {t, tv}});
     const double* w = session_->variable_data(p);
     xt::xarray<double> g = xt::empty<double>(session_->value(p).shape());
     g.fill(std::numeric_limits<double>::quiet_NaN());
