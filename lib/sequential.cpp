@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <iomanip>
 #include <optional>
+#include <sstream>
+#include <type_traits>
 
 #include "graphnn/gradients.hpp"
 #include "graphnn/ops.hpp"
@@ -143,6 +147,15 @@ struct Sequential<T>::Impl {
     return normalizer.kind() == "none" ? data : normalizer.apply(data);
   }
 
+  // "nan", "inf", "-inf" or the number (std::to_string would give "-nan" and six decimals).
+  static std::string value_text(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    std::ostringstream os;
+    os << std::setprecision(6) << v;
+    return os.str();
+  }
+
   static void check_data(const xt::xarray<T>& data, const xt::xarray<T>* labels, const char* what) {
     if (data.dimension() != 2)
       throw Error(std::string(what) + ": inputs must be 2-D [rows, features], got " +
@@ -155,6 +168,36 @@ struct Sequential<T>::Impl {
     if (labels->shape()[0] != data.shape()[0])
       throw Error(std::string(what) + ": " + std::to_string(data.shape()[0]) + " input rows but " +
                   std::to_string(labels->shape()[0]) + " label rows");
+  }
+
+  // Throws naming the first NaN or infinity of a 2-D `a` (row and column as
+  // the caller gave them), e.g. "fit: x has a non-finite value (nan) at row 12,
+  // column 3". One pass: blocks are tested with integer operations on the
+  // exponent bits (all ones for NaN and infinities), which vectorise; only a
+  // block that has one is searched element by element.
+  static void check_finite(const xt::xarray<T>& a, const std::string& what, const char* name) {
+    using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+    constexpr Bits exponent = sizeof(T) == 8 ? Bits(0x7ff0000000000000ull) : Bits(0x7f800000u);
+    constexpr std::size_t block = 1024;
+    const T* p = a.data();
+    const std::size_t n = a.size();
+    for (std::size_t b = 0; b < n; b += block) {
+      const std::size_t m = std::min(block, n - b);
+      Bits bad = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        Bits bits;
+        std::memcpy(&bits, p + b + i, sizeof bits);
+        bad |= Bits((bits & exponent) == exponent);
+      }
+      if (!bad) continue;
+      for (std::size_t i = b; i < b + m; ++i) {
+        if (std::isfinite(p[i])) continue;
+        const std::size_t cols = a.shape()[1];
+        throw Error(what + ": " + name + " has a non-finite value (" +
+                    (std::isnan(p[i]) ? "nan" : p[i] > 0 ? "inf" : "-inf") + ") at row " + std::to_string(i / cols) +
+                    ", column " + std::to_string(i % cols));
+      }
+    }
   }
 
   // Rows [begin, end) of a row-major 2-D array: `a` itself when that is all
@@ -222,6 +265,12 @@ struct Sequential<T>::Impl {
               const xt::xarray<T>* val_y, const FitOptions& o) {
     check_data(data, &labels, "fit");
     if (val_x) check_data(*val_x, val_y, "fit (validation data)");
+    check_finite(data, "fit", "x");
+    check_finite(labels, "fit", "y");
+    if (val_x) {
+      check_finite(*val_x, "fit", "validation_x");
+      check_finite(*val_y, "fit", "validation_y");
+    }
     if (o.batch_size == 0) throw Error("fit: batch_size must be positive");
     if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
       throw Error("fit: validation_fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
@@ -257,6 +306,8 @@ struct Sequential<T>::Impl {
     std::vector<xt::xarray<T>> good;  // the weights at the last finite checkpoint
     for (const auto& p : params) good.push_back(session->value(p));
     std::size_t good_iteration = 0;
+    double good_loss = 0;  // the training loss at good_iteration, once a checkpoint has measured it
+    bool has_good_loss = false;
 
     History history;
     std::size_t iteration = 0;
@@ -276,10 +327,18 @@ struct Sequential<T>::Impl {
       }
       if (!std::isfinite(c.loss)) {
         for (std::size_t i = 0; i < params.size(); ++i) session->assign(params[i], good[i]);
-        throw Error("fit: the training loss became " + std::to_string(c.loss) + " at epoch " + std::to_string(epoch) +
+        // The data was checked finite before training, so this is divergence.
+        // Before the first checkpoint of this call the last finite loss is
+        // that of the restored weights.
+        if (!has_good_loss) good_loss = evaluate(*train_x, *train_y, 1024).loss;
+        throw Error("fit: the training loss became " + value_text(c.loss) + " at epoch " + std::to_string(epoch) +
                     ", iteration " + std::to_string(iteration) + "; the weights of iteration " +
-                    std::to_string(good_iteration) + " were restored (try a smaller learning rate)");
+                    std::to_string(good_iteration) + " were restored. The training diverged (the inputs and labels " +
+                    "are finite: fit checks them before training): the last finite loss was " + value_text(good_loss) +
+                    ", at iteration " + std::to_string(good_iteration) + "; try a smaller learning rate");
       }
+      good_loss = c.loss;
+      has_good_loss = true;
       for (std::size_t i = 0; i < params.size(); ++i) {
         const T* v = session->variable_data(params[i]);
         std::copy(v, v + good[i].size(), good[i].data());
@@ -455,6 +514,8 @@ template <class T>
 Evaluation Sequential<T>::evaluate(const xt::xarray<T>& x, const xt::xarray<T>& y, std::size_t batch_size) {
   Impl::check_data(x, &y, "evaluate");
   if (batch_size == 0) throw Error("evaluate: batch_size must be positive");
+  Impl::check_finite(x, "evaluate", "x");
+  Impl::check_finite(y, "evaluate", "y");
   impl_->build(x.shape()[1]);
   impl_->build_training(y.shape()[1]);
   return impl_->evaluate(impl_->normalized(x), y, batch_size);
@@ -464,6 +525,7 @@ template <class T>
 xt::xarray<T> Sequential<T>::predict(const xt::xarray<T>& x, std::size_t batch_size) {
   Impl::check_data(x, nullptr, "predict");
   if (batch_size == 0) throw Error("predict: batch_size must be positive");
+  Impl::check_finite(x, "predict", "x");
   impl_->build(x.shape()[1]);
   return impl_->predict(impl_->normalized(x), batch_size);
 }

@@ -14,9 +14,9 @@ template <class T>
 using Grads = std::pair<Node<T>, Node<T>>;
 
 template <class T>
-struct ReluGrad {  // g where x > 0
+struct ReluGrad {  // g where x > 0 or x is NaN (as PyTorch's threshold_backward: 0 where x <= 0)
   static constexpr const char* name = "relu_grad";
-  T f(T g, T x) const { return x > T(0) ? g : T(0); }
+  T f(T g, T x) const { return x <= T(0) ? T(0) : g; }
   Grads<T> grad(const Node<T>&, const Node<T>& x, const Node<T>&, const Node<T>& gg) const {
     return {relu_grad(gg, x), no_gradient<T>()};
   }
@@ -80,7 +80,7 @@ struct Tanh {
 template <class T>
 struct Relu {
   static constexpr const char* name = "relu";
-  T f(T x) const { return x > T(0) ? x : T(0); }
+  T f(T x) const { return x <= T(0) ? T(0) : x; }  // relu(NaN) = NaN, as PyTorch
   Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const { return relu_grad(g, x); }
 };
 
@@ -88,7 +88,8 @@ template <class T>
 struct LeakyRelu {
   static constexpr const char* name = "leaky_relu";
   T alpha;
-  T f(T x) const { return x > T(0) ? x : alpha * x; }
+  T f(T x) const { return x > T(0) ? x : alpha * x; }  // NaN stays NaN
+  // 1 where x > 0, alpha where x <= 0 (as PyTorch), NaN where x is NaN (step(NaN); PyTorch: alpha)
   Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const {
     return g * (step(x) * (T(1) - alpha) + alpha);
   }

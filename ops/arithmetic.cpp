@@ -47,18 +47,20 @@ struct Div {
 template <class T>
 struct Maximum {
   static constexpr const char* name = "maximum";
-  T f(T a, T b) const { return a >= b ? a : b; }
-  // ties go to a, as in TensorFlow
+  // NaN when either is NaN, as torch.maximum and numpy's maximum
+  T f(T a, T b) const { return a < b || b != b ? b : a; }
+  // As torch.maximum: g to the larger, g/2 to each at a tie, g to both where
+  // one is NaN (no comparison holds there).
   Grads<T> grad(const Node<T>& a, const Node<T>& b, const Node<T>&, const Node<T>& g) const {
-    const Node<T> pick_a = greater_equal(a, b);
-    return {g * pick_a, g * (T(1) - pick_a)};
+    const Node<T> a_ge = greater_equal(a, b), b_ge = greater_equal(b, a), half_tie = a_ge * b_ge * T(0.5);
+    return {g * (T(1) - b_ge + half_tie), g * (T(1) - a_ge + half_tie)};
   }
 };
 
 template <class T>
 struct GreaterEqual {
   static constexpr const char* name = "greater_equal";
-  T f(T a, T b) const { return a >= b ? T(1) : T(0); }
+  T f(T a, T b) const { return a >= b ? T(1) : T(0); }  // 0 where either is NaN, as PyTorch's >=
   Grads<T> grad(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&) const {
     return {no_gradient<T>(), no_gradient<T>()};
   }

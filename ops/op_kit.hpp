@@ -117,9 +117,22 @@ class FastDivisor {
   std::uint64_t m_;  // ceil(2^64 / d), or 0 where the fast form does not apply
 };
 
-// out = f(a, b) element-wise with broadcasting; contiguous fast paths first.
+// The loops below are compiled twice, for the baseline and (x86-64) for
+// AVX2, the CPU's variant chosen per call by a cached check; f is inlined
+// into each. Only +, -, *, / and comparisons are compiled differently, and
+// those round the same in SSE2 and AVX2 registers (no FMA contraction under
+// -std=c++17), so a value does not depend on the variant.
+#if defined(__x86_64__)
+inline bool cpu_has_avx2() {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+}
+#define GRAPHNN_KIT_AVX2 __attribute__((target("avx2")))
+#endif
+#define GRAPHNN_KIT_INLINE inline __attribute__((always_inline))
+
 template <class T, class F>
-void binary_map(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F f) {
+GRAPHNN_KIT_INLINE void binary_loops(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F& f) {
   const T* pa = a.data;
   const T* pb = b.data;
   T* po = out.data;
@@ -145,9 +158,31 @@ void binary_map(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F f) {
                        [&](std::size_t o, std::size_t ia, std::size_t ib) { po[o] = f(pa[ia], pb[ib]); });
   }
 }
+#if defined(__x86_64__)
+template <class T, class F>
+GRAPHNN_KIT_AVX2 void binary_loops_avx2(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F& f) {
+  binary_loops(a, b, out, f);
+}
+template <class T, class F>
+GRAPHNN_KIT_AVX2 void unary_loop_avx2(const T* x, T* o, std::size_t n, F& f) {
+  for (std::size_t i = 0; i < n; ++i) o[i] = f(x[i]);
+}
+#endif
+
+// out = f(a, b) element-wise with broadcasting; contiguous fast paths first.
+template <class T, class F>
+void binary_map(const Buffer<T>& a, const Buffer<T>& b, Buffer<T>& out, F f) {
+#if defined(__x86_64__)
+  if (cpu_has_avx2()) return binary_loops_avx2(a, b, out, f);
+#endif
+  binary_loops(a, b, out, f);
+}
 
 template <class T, class F>
 void unary_map(const Buffer<T>& x, Buffer<T>& out, F f) {
+#if defined(__x86_64__)
+  if (cpu_has_avx2()) return unary_loop_avx2(x.data, out.data, out.size, f);
+#endif
   const T* px = x.data;
   T* po = out.data;
   for (std::size_t i = 0; i < out.size; ++i) po[i] = f(px[i]);

@@ -110,6 +110,23 @@ class MeanGrad final : public Op<T> {
   int axis_;
 };
 
+// out[j] = the sum of x[r * m + j] over the rows r, in order of r: the loop
+// along j vectorises (out and x are distinct buffers, hence __restrict),
+// compiled for the baseline and for AVX2 as op_kit.hpp's loops.
+template <class T>
+inline __attribute__((always_inline)) void sum_rows(const T* __restrict x, std::size_t size, std::size_t m,
+                                                    T* __restrict out) {
+  for (std::size_t j = 0; j < m; ++j) out[j] = T(0);
+  for (std::size_t r = 0; r < size; r += m)
+    for (std::size_t j = 0; j < m; ++j) out[j] += x[r + j];
+}
+#if defined(__x86_64__)
+template <class T>
+GRAPHNN_KIT_AVX2 void sum_rows_avx2(const T* x, std::size_t size, std::size_t m, T* out) {
+  sum_rows(x, size, m, out);
+}
+#endif
+
 // x summed down to the shape of `like` (like must broadcast to x).
 template <class T>
 class SumTo final : public Op<T> {
@@ -131,12 +148,13 @@ class SumTo final : public Op<T> {
       po[0] = static_cast<T>(total);
       return;
     }
-    for (std::size_t i = 0; i < out.size; ++i) po[i] = T(0);
     if (kit::is_trailing(out.dims, x.dims)) {  // a bias: sum over the rows
-      for (std::size_t r = 0; r < x.size; r += out.size)
-        for (std::size_t j = 0; j < out.size; ++j) po[j] += x.data[r + j];
-      return;
+#if defined(__x86_64__)
+      if (kit::cpu_has_avx2()) return sum_rows_avx2(x.data, x.size, out.size, po);
+#endif
+      return sum_rows(x.data, x.size, out.size, po);
     }
+    for (std::size_t i = 0; i < out.size; ++i) po[i] = T(0);
     const kit::Strides so = kit::broadcast_strides(out.dims, x.dims);
     kit::for_each_broadcast(x.dims, so, so, [&](std::size_t i, std::size_t o, std::size_t) { po[o] += x.data[i]; });
   }

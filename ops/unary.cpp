@@ -1,5 +1,8 @@
 // Element-wise math. Each op is its forward function and its gradient,
 // stated once: grad(x, y, g) returns dL/dx given the input x, output y and dL/dy.
+// NaN propagates as in PyTorch/numpy: a NaN input gives a NaN output (sign and
+// step too, as numpy's sign and heaviside), and no gradient rule turns a NaN
+// dL/dy into a number.
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -39,6 +42,7 @@ template <class T>
 struct Abs {
   static constexpr const char* name = "abs";
   T f(T x) const { return std::abs(x); }
+  // sign(x): 0 at x = 0 (as PyTorch), NaN at x = NaN (PyTorch: 0, its sign(NaN))
   Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const { return g * sign(x); }
 };
 
@@ -55,7 +59,10 @@ struct Pow {
   static constexpr const char* name = "pow";
   T p;
   T f(T x) const { return std::pow(x, p); }
+  // p x^(p-1); for p = 0 the output is the constant 1, so the gradient is 0
+  // everywhere, x = 0 and NaN included (as PyTorch), not 0 * x^-1 = 0 * inf = NaN.
   Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const {
+    if (p == T(0)) return no_gradient<T>();
     return g * pow(x, p - T(1)) * p;
   }
   std::string attributes() const { return "p=" + std::to_string(p); }
@@ -64,14 +71,16 @@ struct Pow {
 template <class T>
 struct Sign {
   static constexpr const char* name = "sign";
-  T f(T x) const { return T((x > T(0)) - (x < T(0))); }
+  // -1, 0 or 1; NaN for NaN, as numpy's sign (PyTorch's sign gives 0 there, pytorch#41245)
+  T f(T x) const { return x > T(0) ? T(1) : x < T(0) ? T(-1) : x == T(0) ? T(0) : x; }
   Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return no_gradient<T>(); }
 };
 
 template <class T>
 struct Step {
   static constexpr const char* name = "step";
-  T f(T x) const { return x > T(0) ? T(1) : T(0); }
+  // 1 where x > 0, 0 where x <= 0, NaN for NaN (as numpy's heaviside)
+  T f(T x) const { return x > T(0) ? T(1) : x <= T(0) ? T(0) : x; }
   Node<T> grad(const Node<T>&, const Node<T>&, const Node<T>&) const { return no_gradient<T>(); }
 };
 
@@ -79,10 +88,11 @@ template <class T>
 struct Clip {
   static constexpr const char* name = "clip";
   T lo, hi;
-  T f(T x) const { return x < lo ? lo : (x > hi ? hi : x); }
-  // passes the gradient where x is inside [lo, hi]
+  T f(T x) const { return x < lo ? lo : (x > hi ? hi : x); }  // NaN stays NaN (as torch.clamp)
+  // passes the gradient where lo <= x <= hi, bounds included (so also at x = lo
+  // = hi), as torch.clamp; 0 outside and at x = NaN (0 * g, NaN when g is)
   Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const {
-    return g * step(x - lo) * step(scalar_like(x, hi) - x);
+    return g * greater_equal(x, scalar_like(x, lo)) * greater_equal(scalar_like(x, hi), x);
   }
   std::string attributes() const { return "lo=" + std::to_string(lo) + ", hi=" + std::to_string(hi); }
 };

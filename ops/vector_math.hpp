@@ -81,15 +81,17 @@ inline void log(const float* x, float* y, std::size_t n) { map_simd<__m128, _ZGV
 // an AMD EPYC, 1.9 against 3.9 ns a value) and the quotient stays within
 // 4 ulp of tanh, libmvec's own bound (3.7 at worst over the sweep of
 // tests/test_ops.cpp); no cancellation near 0, where t ~ -2|x|, no overflow.
+// Four at a time in AVX2 registers (the same operations as the scalar
+// -2 * fabs(x), -t / (t + 2) and copysign, so the same values); the tail
+// padded with 1 as map_avx2 pads.
+__attribute__((target("avx2"))) inline __m256d tanh4_avx2(__m256d x) {
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  const __m256d t = _ZGVdN4v_expm1(_mm256_mul_pd(_mm256_set1_pd(-2.0), _mm256_andnot_pd(sign, x)));
+  const __m256d q = _mm256_div_pd(_mm256_xor_pd(t, sign), _mm256_add_pd(t, _mm256_set1_pd(2.0)));
+  return _mm256_or_pd(_mm256_andnot_pd(sign, q), _mm256_and_pd(sign, x));
+}
 __attribute__((target("avx2"))) inline void tanh_avx2(const double* x, double* y, std::size_t n) {
-  constexpr std::size_t block = 64;
-  double t[block];
-  for (std::size_t i0 = 0; i0 < n; i0 += block) {
-    const std::size_t m = n - i0 < block ? n - i0 : block;
-    for (std::size_t j = 0; j < m; ++j) t[j] = -2 * std::fabs(x[i0 + j]);
-    map_avx2<__m256d, _ZGVdN4v_expm1>(t, t, m);
-    for (std::size_t j = 0; j < m; ++j) y[i0 + j] = std::copysign(-t[j] / (t[j] + 2), x[i0 + j]);  // y may be x
-  }
+  map_avx2<__m256d, tanh4_avx2>(x, y, n);  // y may be x: each vector is read before it is written
 }
 inline void tanh(const double* x, double* y, std::size_t n) {
   if (has_avx2()) tanh_avx2(x, y, n);

@@ -222,14 +222,14 @@ TEST_CASE("forward: binary ops broadcast like numpy") {
   CHECK_CLOSE(eval({x}, [](V v) { return 2.0 * v[0] + 1.0; }), (Arr{3.0, -3.0, 9.0}), 0);
   CHECK_CLOSE(eval({x}, [](V v) { return 1.0 - v[0] / 2.0; }), (Arr{0.5, 2.0, -1.0}), 0);
   CHECK_CLOSE(eval({x}, [](V v) { return 8.0 / v[0] - v[0] * 3.0; }), (Arr{5.0, 2.0, -10.0}), 0);
-  // maximum ties go to the first input: its gradient is 1 there, the other's 0
+  // maximum ties split the gradient half/half (as torch.maximum)
   gn::Graph<double> g;
   auto a = g.variable("a", Arr{1.0, 2.0}), b = g.variable("b", Arr{1.0, 3.0});
   auto grads = gn::gradients(gn::reduce_sum(gn::maximum(a, b)), {a, b});
   gn::Session<double> s(g);
   auto out = s.run({grads[0], grads[1]});
-  CHECK_CLOSE(out[0], (Arr{1.0, 0.0}), 0);
-  CHECK_CLOSE(out[1], (Arr{0.0, 1.0}), 0);
+  CHECK_CLOSE(out[0], (Arr{0.5, 0.0}), 0);
+  CHECK_CLOSE(out[1], (Arr{0.5, 1.0}), 0);
 }
 
 TEST_CASE("forward: reductions over all elements and each axis") {
@@ -331,6 +331,59 @@ TEST_CASE("kit: the small-product loops with alpha and beta, C unread when beta 
                       << " beta " << beta);
         CHECK_CLOSE(c, want, 1e-14);
       }
+}
+
+// C = alpha op(A) op(B) + beta C by the textbook triple loop, in double.
+template <class T>
+std::vector<double> naive_product(const gn::small_gemm::Shape& d, double alpha, const std::vector<T>& a,
+                                  const std::vector<T>& b, double beta, const std::vector<T>& c) {
+  std::vector<double> out(d.m * d.n);
+  for (std::size_t i = 0; i < d.m; ++i)
+    for (std::size_t j = 0; j < d.n; ++j) {
+      double s = 0;
+      for (std::size_t p = 0; p < d.k; ++p)
+        s += double(d.ta ? a[p * d.lda + i] : a[i * d.lda + p]) * double(d.tb ? b[j * d.ldb + p] : b[p * d.ldb + j]);
+      out[i * d.n + j] = alpha * s + (beta == 0 ? 0.0 : beta * double(c[i * d.n + j]));
+    }
+  return out;
+}
+
+template <class T>
+void check_small_product_classes(T tolerance) {
+  // Each kernel and each of its blocks: outer products (k = 1), rows of op(B)
+  // (along j: 4, 3, 2 and 1 whole registers and a tail), the column C[:, 0]
+  // (along i), dot products (rows a register's lanes at a time, the rest one
+  // by one, products past the last whole vector of p) and the strided loop.
+  Rng rng(21);
+  const std::vector<Dims> shapes = {{32, 16, 1}, {7, 61, 1},  {3, 61, 9},  {2, 45, 4}, {32, 1, 16}, {19, 1, 21},
+                                    {3, 2, 5},   {16, 1, 32}, {61, 1, 3},  {1, 16, 32}, {9, 5, 3},  {1, 1, 1},
+                                    {11, 3, 19}};
+  for (const Dims& mnk : shapes)
+    for (int flags = 0; flags < 4; ++flags)
+      for (const auto& [alpha, beta] : {std::pair{1.0, 0.0}, std::pair{-0.5, 1.0}, std::pair{2.0, 0.25}}) {
+        const bool ta = flags & 1, tb = flags & 2;
+        const std::size_t m = mnk[0], n = mnk[1], k = mnk[2];
+        const gn::small_gemm::Shape d{ta, tb, m, n, k, ta ? m : k, tb ? k : n};
+        std::vector<T> a(m * k), b(k * n), c(m * n);
+        for (T& v : a) v = T(test::uniform(rng, -1, 1));
+        for (T& v : b) v = T(test::uniform(rng, -1, 1));
+        for (T& v : c) v = beta == 0 ? std::numeric_limits<T>::quiet_NaN() : T(test::uniform(rng, -1, 1));
+        const std::vector<double> want = naive_product(d, alpha, a, b, beta, c);
+        gn::small_gemm::multiply<T>(d, T(alpha), a.data(), b.data(), T(beta), c.data());
+        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha
+                      << " beta " << beta);
+        double worst = 0;
+        for (std::size_t e = 0; e < c.size(); ++e) {
+          const double diff = std::abs(double(c[e]) - want[e]);
+          if (!(diff <= worst)) worst = diff;  // keeps a NaN
+        }
+        CHECK(worst <= tolerance);  // NaN (C read where beta is 0) fails too
+      }
+}
+
+TEST_CASE("kit: each shape class of the small-product kernels against a naive loop, float and double") {
+  check_small_product_classes<double>(1e-13);
+  check_small_product_classes<float>(1e-5f);
 }
 
 TEST_CASE("forward: softmax and log_softmax over the last axis") {

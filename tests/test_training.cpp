@@ -407,9 +407,9 @@ TEST_CASE("loading a model whose custom op is not registered names the op") {
   make(false, true, false).save(dir.file("cls.gnn"));
   make(false, false, true).save(dir.file("loss.gnn"));
 
-  gn::custom_registry<double, gn::ElementwiseFn<double>>().erase("never_registered_act");
-  gn::custom_registry<double, gn::ElementwiseFn<double>>().erase("never_registered_classifier");
-  gn::custom_registry<double, gn::LossFn<double>>().erase("never_registered_loss");
+  gn::custom_detail::registry<double, gn::ElementwiseFn<double>>().erase("never_registered_act");
+  gn::custom_detail::registry<double, gn::ElementwiseFn<double>>().erase("never_registered_classifier");
+  gn::custom_detail::registry<double, gn::LossFn<double>>().erase("never_registered_loss");
   CHECK_ERROR(gn::Sequential<double>::load(dir.file("act.gnn")), "act.gnn", "'never_registered_act'",
               "gn::elementwise<double>");
   CHECK_ERROR(gn::Sequential<double>::load(dir.file("cls.gnn")), "cls.gnn", "'never_registered_classifier'");

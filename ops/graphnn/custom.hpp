@@ -15,6 +15,8 @@
 // An op whose gradient is built from graph ops is a subclass of Op<T>; see
 // ops/activations.cpp and the README ("Adding an op").
 #include <array>
+#include <type_traits>
+#include <typeinfo>
 #include <functional>
 #include <map>
 #include <memory>
@@ -40,6 +42,22 @@ auto view(P* data, std::size_t n) {
 inline void check_same_shape(const Shape& a, const Shape& b, const std::string& what) {
   if (a != b) throw Error(what + " must have the same shape");
 }
+
+// Whether an xtensor expression type holds a reference to an expression or
+// array other than the function's arguments `Args`. xtensor expressions keep
+// their lvalue operands by reference: in `auto s = 1.0 / (1.0 + xt::exp(-z));
+// return s * z;` the result refers to the local `s`, which is gone when the
+// function returns, and evaluating it reads freed memory. A returned container
+// (xt::eval) or an expression of the arguments, temporaries and named numbers
+// (pi, a captured alpha) is safe.
+template <class E, class... Args>
+struct refers_to_local : std::false_type {};
+template <class R, class... Args>
+struct refers_to_local<R&, Args...>
+    : std::bool_constant<!std::is_arithmetic_v<std::remove_cv_t<R>> &&
+                         !(std::is_same_v<std::remove_cv_t<R>, std::remove_cv_t<Args>> || ...)> {};
+template <template <class...> class Tmpl, class... Ts, class... Args>
+struct refers_to_local<Tmpl<Ts...>, Args...> : std::bool_constant<(refers_to_local<Ts, Args...>::value || ...)> {};
 
 }  // namespace custom_detail
 
@@ -155,62 +173,130 @@ class LossFn {
   std::shared_ptr<const CustomLossOp<T>> op_;
 };
 
+// What defining a custom op under a name that is taken does.
+enum class Redefine {
+  refuse,   // throw, unless it is the same function again (the same lambda type)
+  replace,  // the new definition wins
+};
+
+namespace custom_detail {
+
 // Custom ops by name, so a saved model that uses one can find it again when
-// loaded: creating a custom op registers it (a newer one of the same name wins).
+// loaded; each entry keeps the type of the functions that defined it.
 template <class T, class Fn>
-std::map<std::string, Fn>& custom_registry() {
-  static std::map<std::string, Fn> registry;
-  return registry;
+std::map<std::string, std::pair<Fn, std::string>>& registry() {
+  static std::map<std::string, std::pair<Fn, std::string>> r;
+  return r;
 }
+
+template <class T, class Fn>
+void define(const char* what, const std::string& name, const Fn& fn, const std::string& functions, Redefine redefine) {
+  if (name.empty()) throw Error(std::string(what) + ": a custom op needs a name");
+  auto& r = registry<T, Fn>();
+  auto it = r.find(name);
+  if (it != r.end() && it->second.second != functions && redefine == Redefine::refuse)
+    throw Error(std::string(what) + ": a custom op named '" + name + "' is already defined by other functions; " +
+                "pass gn::Redefine::replace to replace it");
+  r.insert_or_assign(name, std::make_pair(fn, functions));
+}
+
+template <class T, class Fn>
+const Fn* find(const std::string& name) {
+  auto& r = registry<T, Fn>();
+  auto it = r.find(name);
+  return it == r.end() ? nullptr : &it->second.first;
+}
+
+}  // namespace custom_detail
+
 template <class T>
 const ElementwiseFn<T>* find_elementwise(const std::string& name) {
-  auto& r = custom_registry<T, ElementwiseFn<T>>();
-  auto it = r.find(name);
-  return it == r.end() ? nullptr : &it->second;
+  return custom_detail::find<T, ElementwiseFn<T>>(name);
 }
 template <class T>
 const LossFn<T>* find_custom_loss(const std::string& name) {
-  auto& r = custom_registry<T, LossFn<T>>();
-  auto it = r.find(name);
-  return it == r.end() ? nullptr : &it->second;
+  return custom_detail::find<T, LossFn<T>>(name);
 }
 
-template <class T, class F, class DF>
-ElementwiseFn<T> elementwise(const std::string& name, F forward, DF derivative) {
-  using custom_detail::view;
-  auto kernel = [](auto f) {
-    return [f](const T* x, T* y, std::size_t n) {
+namespace custom_detail {
+
+// y = f(x) element-wise, f on xtensor expressions or on scalars.
+template <class T, class F, bool derivative>
+auto unary_kernel(F f) {
+  return [f](const T* x, T* y, std::size_t n) {
+    if constexpr (!std::is_invocable_v<F, decltype(view(x, n))>) {  // on scalars: nothing can dangle
+      static_assert(std::is_invocable_v<F, T>, "graphnn::elementwise: a function takes one xtensor expression "
+                                               "([](const auto& z) { ... }) or one number ([](double z) { ... })");
+      for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<T>(f(x[i]));
+    } else {
       auto in = view(x, n);
       auto out = view(y, n);
+      using Result = std::decay_t<decltype(f(in))>;
+      static_assert(derivative || !refers_to_local<Result, decltype(in)>::value,
+                    "graphnn::elementwise: the forward function returns an xtensor expression that refers to a local "
+                    "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                    "xt::eval(expression), or write the function on scalars: [](double z) { ... }");
+      static_assert(!derivative || !refers_to_local<Result, decltype(in)>::value,
+                    "graphnn::elementwise: the derivative returns an xtensor expression that refers to a local "
+                    "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                    "xt::eval(expression), or write the derivative on scalars: [](double z) { ... }");
       xt::noalias(out) = f(in);
-    };
+    }
   };
-  auto d = std::make_shared<const CustomUnaryOp<T>>(name + "'", kernel(derivative), nullptr);
-  ElementwiseFn<T> fn(std::make_shared<const CustomUnaryOp<T>>(name, kernel(forward), d));
-  custom_registry<T, ElementwiseFn<T>>().insert_or_assign(name, fn);
+}
+
+// f(a, y) element-wise over a prediction and a target, f on expressions or scalars.
+template <class T, class F, bool derivative, class Each>
+void binary_kernel(const F& f, const T* a, const T* y, std::size_t n, Each&& each) {
+  if constexpr (!std::is_invocable_v<F, decltype(view(a, n)), decltype(view(y, n))>) {  // on scalars
+    static_assert(std::is_invocable_v<F, T, T>, "graphnn::custom_loss: a function takes two xtensor expressions "
+                                                "([](const auto& a, const auto& y) { ... }) or two numbers");
+    for (std::size_t i = 0; i < n; ++i) each(i, f(a[i], y[i]));
+  } else {
+    auto va = view(a, n);
+    auto vy = view(y, n);
+    using Result = std::decay_t<decltype(f(va, vy))>;
+    static_assert(derivative || !refers_to_local<Result, decltype(va)>::value,
+                  "graphnn::custom_loss: the loss function returns an xtensor expression that refers to a local "
+                  "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                  "xt::eval(expression), or write it on scalars: [](double a, double y) { ... }");
+    static_assert(!derivative || !refers_to_local<Result, decltype(va)>::value,
+                  "graphnn::custom_loss: the derivative returns an xtensor expression that refers to a local "
+                  "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                  "xt::eval(expression), or write it on scalars: [](double a, double y) { ... }");
+    const auto e = f(va, vy);
+    for (std::size_t i = 0; i < n; ++i) each(i, e(i));
+  }
+}
+
+}  // namespace custom_detail
+
+// f and its derivative on xtensor expressions ([](const auto& z) { ... }) or
+// on scalars ([](double z) { ... }).
+template <class T, class F, class DF>
+ElementwiseFn<T> elementwise(const std::string& name, F forward, DF derivative, Redefine redefine = Redefine::refuse) {
+  auto d = std::make_shared<const CustomUnaryOp<T>>(name + "'", custom_detail::unary_kernel<T, DF, true>(derivative),
+                                                    nullptr);
+  ElementwiseFn<T> fn(
+      std::make_shared<const CustomUnaryOp<T>>(name, custom_detail::unary_kernel<T, F, false>(forward), d));
+  custom_detail::define<T>("elementwise", name, fn, std::string(typeid(F).name()) + typeid(DF).name(), redefine);
   return fn;
 }
 
+// f(a, y) and df/da on xtensor expressions or on scalars.
 template <class T, class F, class DF>
-LossFn<T> custom_loss(const std::string& name, F f, DF df_da) {
-  using custom_detail::view;
+LossFn<T> custom_loss(const std::string& name, F f, DF df_da, Redefine redefine = Redefine::refuse) {
   auto sum = [f](const T* a, const T* y, std::size_t n) {
-    auto va = view(a, n);
-    auto vy = view(y, n);
-    auto e = f(va, vy);
     double total = 0;
-    for (std::size_t i = 0; i < n; ++i) total += static_cast<double>(e(i));
+    custom_detail::binary_kernel<T, F, false>(f, a, y, n, [&](std::size_t, auto v) { total += static_cast<double>(v); });
     return total;
   };
   auto derivative = [df_da](const T* a, const T* y, T* out, std::size_t n) {
-    auto va = view(a, n);
-    auto vy = view(y, n);
-    auto vo = view(out, n);
-    xt::noalias(vo) = df_da(va, vy);
+    custom_detail::binary_kernel<T, DF, true>(df_da, a, y, n, [out](std::size_t i, auto v) { out[i] = static_cast<T>(v); });
   };
   auto d = std::make_shared<const CustomBinaryOp<T>>(name + "'", derivative);
   LossFn<T> fn(std::make_shared<const CustomLossOp<T>>(name, sum, d));
-  custom_registry<T, LossFn<T>>().insert_or_assign(name, fn);
+  custom_detail::define<T>("custom_loss", name, fn, std::string(typeid(F).name()) + typeid(DF).name(), redefine);
   return fn;
 }
 
