@@ -119,7 +119,7 @@ struct Sequential<T>::Impl {
     const Node<T> p = classifier(logits);
     if (custom_loss) return (*custom_loss)(p, labels);
     if (loss_name == "mse") return mse(p, labels);
-    if (loss_name == "binary_cross_entropy") return binary_cross_entropy(p, labels);  // from logits when p is sigmoid
+    if (loss_name == "binary_cross_entropy") return binary_cross_entropy(p, labels);  // rule bce_of_sigmoid: logits
     throw Error("set_loss: unknown loss '" + loss_name + "'");
   }
 

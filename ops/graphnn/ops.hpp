@@ -28,7 +28,7 @@ template <class T> Node<T> square(const Node<T>& x);
 template <class T> Node<T> abs(const Node<T>& x);
 // Piecewise-constant helpers used by gradient rules; their gradient is 0.
 template <class T> Node<T> sign(const Node<T>& x);
-template <class T> Node<T> step(const Node<T>& x);  // 1 where x > 0, else 0
+template <class T> Node<T> step(const Node<T>& x);  // 1 where x > 0, 0 where x <= 0, NaN for NaN
 template <class T> Node<T> greater_equal(const Node<T>& a, const Node<T>& b);  // 1 where a >= b
 template <class T> Node<T> clip(const Node<T>& x, T lo, T hi);
 
