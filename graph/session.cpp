@@ -172,7 +172,9 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   if (!last_plan_) {
     std::vector<NodeId> ids;
     for (const auto& f : fetches) ids.push_back(f.id());
-    plans_.push_back(compile(ids, batch_size, options_.passes));
+    PassOptions passes = options_.passes;
+    if (options_.check_numerics) passes.disabled.push_back("elementwise_fusion");  // report the user's nodes
+    plans_.push_back(compile(ids, batch_size, passes));
     last_plan_ = plans_.back().get();
   }
   return *last_plan_;
@@ -343,9 +345,47 @@ void Session<T>::run_step(const Plan& plan, const Step& step) {
   }
 }
 
+namespace {
+
+template <class T>
+bool all_finite(const Buffer<T>& b) {
+  for (std::size_t i = 0; i < b.size; ++i)
+    if (!std::isfinite(b.data[i])) return false;
+  return true;
+}
+
+// "[lo, hi]" of a buffer's values, NaN counted apart.
+template <class T>
+std::string value_range(const Buffer<T>& b) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  std::size_t nans = 0;
+  for (std::size_t i = 0; i < b.size; ++i) {
+    if (std::isnan(b.data[i])) ++nans;
+    else lo = std::min(lo, double(b.data[i])), hi = std::max(hi, double(b.data[i]));
+  }
+  std::string text = b.size == nans ? "no numbers" : "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  return nans ? text + " and " + std::to_string(nans) + " NaN" : text;
+}
+
+}  // namespace
+
 template <class T>
 void Session<T>::run_steps(const Plan& plan) {
-  for (const auto& step : plan.steps) run_step(plan, step);
+  if (!options_.check_numerics) {
+    for (const auto& step : plan.steps) run_step(plan, step);
+    return;
+  }
+  for (const auto& step : plan.steps) {
+    run_step(plan, step);
+    if (all_finite(*step.out)) continue;
+    const NodeId user = plan.program.user(step.node);
+    const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
+    std::string inputs;
+    for (std::size_t k = 0; k < step.inputs.size(); ++k)
+      inputs += (k ? ", " : "") + std::string("input ") + std::to_string(k) + " " + value_range(*step.inputs[k]);
+    throw Error("check_numerics: node " + describe(named) + " (op '" + step.op->type() + "') computed " +
+                value_range(*step.out) + " from " + (inputs.empty() ? "no inputs" : inputs));
+  }
 }
 
 template <class T>

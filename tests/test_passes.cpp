@@ -339,3 +339,19 @@ TEST_CASE("gradients(): a rule giving the wrong number of gradients is an error"
   auto y = g.add(std::make_shared<TwoGrads>(), {x});
   CHECK_ERROR(gn::gradients(y, {x}), "gradient rule of op 'two_grads'", "gave 2 gradients for 1 inputs");
 }
+
+TEST_CASE("check_numerics stops at the first node that is not finite") {
+  gn::Graph<double> g;
+  auto x = g.placeholder("x", {gn::batch, 2});
+  auto l = gn::log(x);
+  auto y = gn::reduce_sum(l * 2.0);
+  gn::SessionOptions checked = passes_on();  // fusion is off while checking: the user's nodes are named
+  checked.check_numerics = true;
+  gn::Session<double> s(g, checked);
+  const Arr good{{1.0, 2.0}}, bad{{1.0, -1.0}};
+  CHECK(s.run({y}, {{x, good}})[0]() == doctest::Approx(2 * std::log(2.0)));
+  CHECK_ERROR(s.run({y}, {{x, bad}}), "check_numerics: node '" + l.name() + "'", "(op 'log')",
+              "and 1 NaN from input 0 [-1.000000, 1.000000]");
+  gn::Session<double> unchecked(g, passes_off());
+  CHECK(std::isnan(unchecked.run({y}, {{x, bad}})[0]()));
+}

@@ -27,6 +27,10 @@ struct PassOptions {
 
 struct SessionOptions {
   PassOptions passes = PassOptions::from_environment();
+  // Stop a run at the first node whose output holds a NaN or an infinity, with
+  // an Error naming the node, its op and the ranges of its inputs (TensorFlow's
+  // check_numerics). Off, it costs one branch per run.
+  bool check_numerics = false;
 };
 
 // Every rule and pass name PassOptions::disabled accepts, in the order they run.
