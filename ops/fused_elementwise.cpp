@@ -26,7 +26,7 @@ class FusedElementwise final : public Op<T> {
     for (std::size_t k = 1; k < shape_.size(); ++k) inner *= static_cast<std::size_t>(shape_[k]);
     inner_ = inner;
     rows_per_tile_ = std::max<std::size_t>(1, kTileElements / std::max<std::size_t>(inner, 1));
-    scratch_.resize(members_.size() * rows_per_tile_ * inner);
+    scratch_.resize((members_.size() - 1) * rows_per_tile_ * inner);  // the last member writes the output
     for (std::size_t j = 0; j < members_.size(); ++j) {
       runs_[j].in.resize(members_[j].inputs.size());
       runs_[j].per_row.resize(members_[j].inputs.size());
@@ -106,7 +106,7 @@ class FusedElementwise final : public Op<T> {
   std::vector<FusedMember<T>> members_;
   Shape shape_;
   std::size_t inner_ = 1, rows_per_tile_ = 1;
-  mutable std::vector<T> scratch_;  // one tile per member; the op belongs to one plan
+  mutable std::vector<T> scratch_;  // one tile per member but the last; the op belongs to one plan
   mutable std::vector<MemberRun> runs_;
   mutable std::size_t laid_rows_ = std::size_t(-1), block_rows_ = std::size_t(-1);
 };

@@ -12,6 +12,8 @@
 
 using test::Arr;
 using test::Rng;
+using test::grad_check;
+using test::quiet;
 
 namespace {
 
@@ -57,13 +59,6 @@ std::vector<A<T>> grads(const std::vector<A<T>>& values, F f) {
   return s.run(d);
 }
 
-gn::FitOptions quiet(std::size_t epochs, std::size_t batch_size) {
-  gn::FitOptions o;
-  o.epochs = epochs;
-  o.batch_size = batch_size;
-  o.verbose = false;
-  return o;
-}
 
 template <class T>
 gn::Sequential<T> regressor() {
@@ -205,22 +200,6 @@ TEST_CASE_TEMPLATE("backward: pow(x, 0) has gradient 0 everywhere, at 0 and NaN 
 }
 
 // ---------------------------------------------------------------- gradient checks
-
-namespace {
-
-template <class F>
-void grad_check(Rng& rng, const std::vector<Arr>& values, F f) {
-  gn::Graph<double> g;
-  gn::Nodes<double> vars;
-  for (std::size_t i = 0; i < values.size(); ++i) vars.push_back(g.variable("v" + std::to_string(i), values[i]));
-  const test::N out = f(vars);
-  std::vector<std::size_t> dims(out.shape().begin(), out.shape().end());
-  const test::N loss = gn::reduce_sum(out * g.constant("R", test::random_away(rng, dims, 0.5, 1.5)));
-  gn::Session<double> s(g);
-  test::check_grads(s, loss, vars);
-}
-
-}  // namespace
 
 TEST_CASE("gradient check (float64): clip, maximum and pow away from their kinks") {
   Rng rng(41);

@@ -25,25 +25,7 @@ using Dims = std::vector<std::size_t>;
 using Build = std::function<N(const gn::Nodes<double>&)>;
 using V = const gn::Nodes<double>&;  // the inputs a Build sees
 
-Dims concrete(const gn::Shape& s) { return Dims(s.begin(), s.end()); }
-
-// Gradient-checks `f` at the given values, all of them variables: the loss is
-// reduce_sum(f(vars) * R) with a random constant R, so every output element
-// takes part with its own weight.
-void grad_check(Rng& rng, const std::vector<Arr>& values, const Build& f) {
-  gn::Graph<double> g;
-  gn::Nodes<double> vars;
-  std::string shapes;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    vars.push_back(g.variable("v" + std::to_string(i), values[i]));
-    shapes += " " + test::shape_text(values[i]);
-  }
-  const N out = f(vars);
-  INFO("op " << out.op_type() << " on" << shapes);
-  const N loss = gn::reduce_sum(out * g.constant("R", test::random_away(rng, concrete(out.shape()), 0.5, 1.5)));
-  gn::Session<double> s(g);
-  test::check_grads(s, loss, vars);
-}
+using test::grad_check;
 
 // The value of `f` applied to constants holding `values`.
 Arr eval(const std::vector<Arr>& values, const Build& f) {

@@ -17,6 +17,7 @@
 
 namespace fs = std::filesystem;
 using test::Arr;
+using test::quiet;
 
 namespace {
 
@@ -72,13 +73,6 @@ bool identical(const std::vector<xt::xarray<T>>& a, const std::vector<xt::xarray
   return true;
 }
 
-gn::FitOptions quiet(std::size_t epochs, std::size_t batch_size) {
-  gn::FitOptions o;
-  o.epochs = epochs;
-  o.batch_size = batch_size;
-  o.verbose = false;
-  return o;
-}
 
 // Data -------------------------------------------------------------------
 

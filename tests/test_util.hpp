@@ -99,6 +99,35 @@ gn::GradCheckReport check_grads(gn::Session<T>& s, const gn::Node<T>& loss, cons
   return r;
 }
 
+// Gradient-checks `f` at the given values, all of them variables: the loss is
+// reduce_sum(f(vars) * R) with a random constant R, so every output element
+// takes part with its own weight.
+template <class F>
+void grad_check(Rng& rng, const std::vector<Arr>& values, const F& f) {
+  gn::Graph<double> g;
+  gn::Nodes<double> vars;
+  std::string shapes;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    vars.push_back(g.variable("v" + std::to_string(i), values[i]));
+    shapes += " " + shape_text(values[i]);
+  }
+  const N out = f(vars);
+  INFO("op " << out.op_type() << " on" << shapes);
+  const gn::Dims dims(out.shape().begin(), out.shape().end());
+  const N loss = gn::reduce_sum(out * g.constant("R", random_away(rng, dims, 0.5, 1.5)));
+  gn::Session<double> s(g);
+  check_grads(s, loss, vars);
+}
+
+// Fit options without output: `epochs` passes in batches of `batch_size`.
+inline gn::FitOptions quiet(std::size_t epochs, std::size_t batch_size) {
+  gn::FitOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch_size;
+  o.verbose = false;
+  return o;
+}
+
 // The message of the graphnn::Error `f` throws; fails the check when it throws none.
 template <class F>
 std::string error_of(F&& f) {

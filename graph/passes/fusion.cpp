@@ -76,12 +76,8 @@ Program<T> fuse_elementwise(Program<T> p, PassReport& report) {
   for (NodeId id = 0; id < g.size(); ++id) {
     const NodeData<T>& d = g.data(id);
     if (output[id] != id) continue;  // a member: emitted with its group
-    if (d.inputs.empty() && d.op->kind() != OpKind::compute) {
-      map[id] = next.graph->add_leaf(d.op, d.shape, d.name);
-    } else if (members[id].size() < 2) {
-      Nodes<T> in;
-      for (NodeId x : d.inputs) in.push_back(map[x]);
-      map[id] = next.graph->add(d.op, in, d.name);
+    if (members[id].size() < 2) {
+      map[id] = copy_node(*next.graph, d, mapped_inputs(d, map));
     } else {
       const std::vector<NodeId>& group = members[id];
       Nodes<T> inputs;

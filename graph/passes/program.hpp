@@ -23,6 +23,23 @@ struct Program {
   NodeId user(NodeId id) const { return id < user_id.size() ? user_id[id] : kNoUserNode; }
 };
 
+// Node `d`'s inputs as nodes of the graph being built, through `map` (old id -> new node).
+template <class T>
+Nodes<T> mapped_inputs(const NodeData<T>& d, const std::vector<Node<T>>& map) {
+  Nodes<T> in;
+  for (NodeId x : d.inputs) in.push_back(map[x]);
+  return in;
+}
+
+// A copy of node `d` of another graph in `g`: a leaf holds the same op, a
+// compute node the same op of `inputs`. It keeps d's name when that is free.
+template <class T>
+Node<T> copy_node(Graph<T>& g, const NodeData<T>& d, const Nodes<T>& inputs) {
+  const std::string name = g.has(d.name) ? std::string() : d.name;
+  if (d.inputs.empty() && d.op->kind() != OpKind::compute) return g.add_leaf(d.op, d.shape, name);
+  return g.add(d.op, inputs, name);
+}
+
 // What the passes did, for Session::plan_summary.
 struct PassReport {
   std::size_t nodes_before = 0;  // compute and assign nodes the fetches need in the user's graph

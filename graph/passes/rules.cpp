@@ -283,11 +283,6 @@ std::vector<char> needed_nodes(const Graph<T>& g, const std::vector<NodeId>& fet
 }
 
 template <class T>
-std::string free_name(const Graph<T>& g, const std::string& name) {
-  return g.has(name) ? std::string() : name;
-}
-
-template <class T>
 void track(Round<T>& r, const Node<T>& n, NodeId user, std::size_t uses) {
   const std::size_t size = r.g().size();
   r.next.user_id.resize(size, kNoUserNode);
@@ -311,7 +306,7 @@ Node<T> emit(Round<T>& r, NodeId id, const Nodes<T>& in, const std::vector<const
     if (n.id() >= before || r.uses_of(n) != kUnknownUses) track(r, n, kNoUserNode, uses);  // new, or counted
     return n;
   }
-  const Node<T> n = r.g().add(d.op, in, free_name(r.g(), d.name));
+  const Node<T> n = copy_node(r.g(), d, in);
   track(r, n, r.old.user(id), uses);
   std::vector<NodeId> key;
   for (const Node<T>& x : in) key.push_back(x.id());
@@ -344,13 +339,11 @@ Program<T> round(const Program<T>& old, const std::vector<const Rule<T>*>& activ
       continue;
     }
     if (d.inputs.empty() && d.op->kind() != OpKind::compute) {
-      map[id] = r.g().add_leaf(d.op, d.shape, free_name(r.g(), d.name));
+      map[id] = copy_node(r.g(), d, {});
       track(r, map[id], old.user(id), uses[id]);
       continue;
     }
-    Nodes<T> in;
-    for (NodeId x : d.inputs) in.push_back(map[x]);
-    map[id] = emit(r, id, in, active, uses[id], report, changed);
+    map[id] = emit(r, id, mapped_inputs(d, map), active, uses[id], report, changed);
   }
   if (dropped) report.count("dead_node_pruning", dropped);
   for (NodeId f : old.fetches) r.next.fetches.push_back(map[f].id());
@@ -391,20 +384,13 @@ template <class T>
 Program<T> import(const Graph<T>& user, const std::vector<NodeId>& fetches) {
   Program<T> all;
   const std::vector<char> needed = needed_nodes(user, fetches);
-  std::vector<NodeId> map(user.size());
+  std::vector<Node<T>> map(user.size());
   for (NodeId id = 0; id < user.size(); ++id) {
     if (!needed[id]) continue;
-    const NodeData<T>& d = user.data(id);
-    if (d.inputs.empty() && d.op->kind() != OpKind::compute) {
-      map[id] = all.graph->add_leaf(d.op, d.shape, d.name).id();
-    } else {
-      Nodes<T> in;
-      for (NodeId x : d.inputs) in.push_back(all.graph->node(map[x]));
-      map[id] = all.graph->add(d.op, in, d.name).id();
-    }
+    map[id] = copy_node(*all.graph, user.data(id), mapped_inputs(user.data(id), map));
     all.user_id.push_back(id);
   }
-  for (NodeId f : fetches) all.fetches.push_back(map[f]);
+  for (NodeId f : fetches) all.fetches.push_back(map[f].id());
   return all;
 }
 

@@ -234,11 +234,11 @@ auto unary_kernel(F f) {
       using Result = std::decay_t<decltype(f(in))>;
       static_assert(derivative || !refers_to_local<Result, decltype(in)>::value,
                     "graphnn::elementwise: the forward function returns an xtensor expression that refers to a local "
-                    "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                    "variable (an `auto` intermediate expression or array), which is gone once it returns. Return "
                     "xt::eval(expression), or write the function on scalars: [](double z) { ... }");
       static_assert(!derivative || !refers_to_local<Result, decltype(in)>::value,
                     "graphnn::elementwise: the derivative returns an xtensor expression that refers to a local "
-                    "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                    "variable (an `auto` intermediate expression or array), which is gone once it returns. Return "
                     "xt::eval(expression), or write the derivative on scalars: [](double z) { ... }");
       xt::noalias(out) = f(in);
     }
@@ -258,11 +258,11 @@ void binary_kernel(const F& f, const T* a, const T* y, std::size_t n, Each&& eac
     using Result = std::decay_t<decltype(f(va, vy))>;
     static_assert(derivative || !refers_to_local<Result, decltype(va)>::value,
                   "graphnn::custom_loss: the loss function returns an xtensor expression that refers to a local "
-                  "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                  "variable (an `auto` intermediate expression or array), which is gone once it returns. Return "
                   "xt::eval(expression), or write it on scalars: [](double a, double y) { ... }");
     static_assert(!derivative || !refers_to_local<Result, decltype(va)>::value,
                   "graphnn::custom_loss: the derivative returns an xtensor expression that refers to a local "
-                  "variable (an `auto` intermediate) or a captured scalar, which is gone once it returns. Return "
+                  "variable (an `auto` intermediate expression or array), which is gone once it returns. Return "
                   "xt::eval(expression), or write it on scalars: [](double a, double y) { ... }");
     const auto e = f(va, vy);
     for (std::size_t i = 0; i < n; ++i) each(i, e(i));
