@@ -96,7 +96,9 @@ Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& na
   NodeData<T> d;
   d.name = unique_name(name, op->type());
   try {
+    BatchBindingScope binding;
     d.shape = op->infer(shapes);
+    d.bound_batch = binding.bound();
   } catch (const Error& e) {
     std::string msg = "op '" + op->type() + "'";
     if (!op->attributes().empty()) msg += " (" + op->attributes() + ")";

@@ -1,5 +1,6 @@
 #include "graphnn/session.hpp"
 
+#include "batch_bindings.hpp"
 #include "session_plan.hpp"
 
 #include <xtensor/xadapt.hpp>
@@ -172,6 +173,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   if (!last_plan_) {
     std::vector<NodeId> ids;
     for (const auto& f : fetches) ids.push_back(f.id());
+    check_batch_bindings(graph_, ids, feeds, batch_size);
     PassOptions passes = options_.passes;
     if (options_.check_numerics) passes.disabled.push_back("elementwise_fusion");  // report the user's nodes
     plans_.push_back(compile(ids, batch_size, passes));
@@ -482,7 +484,9 @@ std::unique_ptr<InspectablePlan<T>> Session<T>::inspect(const Node<T>& fetch, Ar
   graph_.check_owns(fetch, "inspect: fetch");
   PassOptions as_written;  // the user's ops one by one: an evaluator may follow them
   as_written.enabled = false;
-  std::unique_ptr<Plan> plan = compile({fetch.id()}, batch_size_of(feeds), as_written, /*keep_all=*/true);
+  const std::size_t batch_size = batch_size_of(feeds);
+  check_batch_bindings(graph_, {fetch.id()}, feeds, batch_size);
+  std::unique_ptr<Plan> plan = compile({fetch.id()}, batch_size, as_written, /*keep_all=*/true);
   bind_feeds(*plan, feeds);
   return std::unique_ptr<InspectablePlan<T>>(new InspectablePlan<T>(*this, std::move(plan)));
 }

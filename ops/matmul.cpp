@@ -74,7 +74,7 @@ class MatMul final : public Op<T> {
     if (in[0].size() != 2 || in[1].size() != 2) throw Error("matmul needs two 2-D inputs");
     const auto m = in[0][ta_ ? 1 : 0], ka = in[0][ta_ ? 0 : 1];
     const auto kb = in[1][tb_ ? 1 : 0], n = in[1][tb_ ? 0 : 1];
-    if (ka != kb)
+    if (!shapes_unify({ka}, {kb}))
       throw Error("inner dimensions differ (" + to_string(Shape{ka}) + " vs " + to_string(Shape{kb}) + ")");
     return {m, n};
   }
@@ -108,7 +108,7 @@ class MatMulSgdUpdate final : public Op<T> {
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 4);
-    if (MatMul<T>(ta_, tb_).infer({in[1], in[2]}) != in[0]) throw Error("the product does not have the variable's shape");
+    if (!shapes_unify(MatMul<T>(ta_, tb_).infer({in[1], in[2]}), in[0])) throw Error("the product does not have the variable's shape");
     return in[0];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {

@@ -22,7 +22,7 @@ class UpdateOp : public Op<T> {
   Shape infer(const std::vector<Shape>& in) const override {
     for (std::size_t k = 1; k < in.size(); ++k) {
       const bool scalar = in[k].empty();
-      if (!scalar && in[k] != in[0])
+      if (!scalar && !shapes_unify(in[k], in[0]))
         throw Error("input " + std::to_string(k) + " " + to_string(in[k]) + " does not match the variable " +
                     to_string(in[0]));
     }

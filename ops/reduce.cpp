@@ -84,7 +84,7 @@ class MeanGrad final : public Op<T> {
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     const Shape expected = axis_ == kAll ? Shape{} : drop_axis(in[1], kit::axis_index(axis_, in[1].size()));
-    if (in[0] != expected) throw Error("gradient has shape " + to_string(in[0]) + ", expected " + to_string(expected));
+    if (!shapes_unify(in[0], expected)) throw Error("gradient has shape " + to_string(in[0]) + ", expected " + to_string(expected));
     return in[1];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
@@ -135,7 +135,7 @@ class SumTo final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    if (broadcast_shapes(in[1], in[0]) != in[0])
+    if (!shapes_unify(broadcast_shapes(in[1], in[0]), in[0]))
       throw Error(to_string(in[1]) + " does not broadcast to " + to_string(in[0]));
     return in[1];
   }
@@ -169,7 +169,7 @@ class BroadcastTo final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    if (broadcast_shapes(in[0], in[1]) != in[1])
+    if (!shapes_unify(broadcast_shapes(in[0], in[1]), in[1]))
       throw Error(to_string(in[0]) + " does not broadcast to " + to_string(in[1]));
     return in[1];
   }

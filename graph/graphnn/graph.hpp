@@ -23,6 +23,9 @@ struct NodeData {
   std::vector<NodeId> inputs;
   Shape shape;
   bool backward = false;  // made by gradients()
+  // The size the shape rule unified `batch` with (mse of [5, 2] and
+  // [batch, 2] binds it to 5), else `batch`: a run must feed that batch size.
+  std::int64_t bound_batch = batch;
 };
 
 template <class T>
