@@ -68,7 +68,7 @@ Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias) : in_(i
 
 template <class T>
 Node<T> Linear<T>::build(const Node<T>& x, BuildContext<T>& ctx) {
-  if (!w_.valid() || w_.graph() != &ctx.graph) {  // first build in this graph
+  if (!w_.valid() || !w_.in(ctx.graph)) {  // first build in this graph
     w_ = ctx.graph.variable(ctx.prefix + "W", draw<T>(init_, in_, out_, {in_, out_}, ctx.rng));
     if (bias_) b_ = ctx.graph.variable(ctx.prefix + "b", xt::zeros<T>({out_}));
   }
