@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace graphnn {
@@ -64,7 +65,8 @@ template <class T>
 Session<T>::Session(Graph<T>& graph) : Session(graph, SessionOptions{}) {}
 
 template <class T>
-Session<T>::Session(Graph<T>& graph, SessionOptions options) : graph_(graph), options_(std::move(options)) {
+Session<T>::Session(Graph<T>& graph, SessionOptions options)
+    : graph_(graph), graph_alive_(graph.alive()), options_(std::move(options)) {
   const auto& known = rule_names();
   for (const std::string& name : options_.passes.disabled)
     if (std::find(known.begin(), known.end(), name) == known.end()) {
@@ -72,13 +74,30 @@ Session<T>::Session(Graph<T>& graph, SessionOptions options) : graph_(graph), op
       for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
       throw Error("session: no pass named '" + name + "' to disable; the passes are " + list);
     }
+  if (options_.plan_cache_size == 0)
+    throw Error("session: SessionOptions::plan_cache_size is 0; a session needs room for at least 1 plan");
 }
 
 template <class T>
 Session<T>::~Session() = default;
 
 template <class T>
+std::unique_lock<std::mutex> Session<T>::enter(const char* caller) const {
+  if (!graph_alive_->load(std::memory_order_acquire))
+    throw Error(std::string(caller) +
+                ": the session's graph was destroyed; a Session is usable while its Graph exists");
+  return std::unique_lock<std::mutex>(mutex_);
+}
+
+template <class T>
+Graph<T>& Session<T>::graph() {
+  auto lock = enter("graph");
+  return graph_;
+}
+
+template <class T>
 std::size_t Session<T>::plan_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   return plans_.size();
 }
 
@@ -95,16 +114,19 @@ xt::xarray<T>& Session<T>::storage(const Node<T>& variable, const char* caller) 
 
 template <class T>
 const xt::xarray<T>& Session<T>::value(const Node<T>& variable) {
+  auto lock = enter("value");
   return storage(variable, "value");
 }
 
 template <class T>
 T* Session<T>::variable_data(const Node<T>& variable) {
+  auto lock = enter("variable_data");
   return storage(variable, "variable_data").data();
 }
 
 template <class T>
 void Session<T>::assign(const Node<T>& variable, const xt::xarray<T>& value) {
+  auto lock = enter("assign");
   xt::xarray<T>& dst = storage(variable, "assign");
   if (!std::equal(dst.shape().begin(), dst.shape().end(), value.shape().begin(), value.shape().end()))
     throw Error("assign: variable " + describe(variable) + " cannot take a value of shape " +
@@ -145,7 +167,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   auto same_fetches = [&](const std::vector<NodeId>& ids) {
     if (ids.size() != fetches.size()) return false;
     for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] != fetches[i].id() || fetches[i].graph() != &graph_) return false;
+      if (ids[i] != fetches[i].id() || !fetches[i].in(graph_)) return false;
     return true;
   };
   // A steady loop runs the same fetches on feeds of the same shapes: when each
@@ -162,6 +184,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   };
   if (last_plan_ && same_fetches(last_plan_->fetches) && fits(*last_plan_)) {
     batch_size = last_plan_->batch_size;
+    last_plan_->last_use = ++clock_;
     return *last_plan_;
   }
   for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
@@ -176,10 +199,34 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
     check_batch_bindings(graph_, ids, feeds, batch_size);
     PassOptions passes = options_.passes;
     if (options_.check_numerics) passes.disabled.push_back("elementwise_fusion");  // report the user's nodes
-    plans_.push_back(compile(ids, batch_size, passes));
-    last_plan_ = plans_.back().get();
+    last_plan_ = &cache(compile(ids, batch_size, passes));
   }
+  last_plan_->last_use = ++clock_;
   return *last_plan_;
+}
+
+// Keeps a new plan, dropping the least recently used one when the cache is full.
+template <class T>
+typename Session<T>::Plan& Session<T>::cache(std::unique_ptr<Plan> plan) {
+  if (plans_.size() >= options_.plan_cache_size) {
+    auto oldest = std::min_element(plans_.begin(), plans_.end(),
+                                   [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+    *oldest = std::move(plan);
+    return **oldest;
+  }
+  plans_.push_back(std::move(plan));
+  return *plans_.back();
+}
+
+// This session's state for an op that keeps one between runs (made at first
+// use, then shared by every plan of the session), or nullptr.
+template <class T>
+OpState* Session<T>::state_of(const Op<T>& op) {
+  auto it = op_states_.find(&op);
+  if (it != op_states_.end()) return it->second.get();
+  std::unique_ptr<OpState> state = op.make_state();
+  if (!state) return nullptr;
+  return op_states_.emplace(&op, std::move(state)).first->second.get();
 }
 
 // Compiling a plan, phase by phase: the program (the user's nodes the fetches
@@ -294,7 +341,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     const NodeData<T>& d = g.data(id);
     Buffer<T>& out = plan->buffers[id];
     out.data = live.root[id] != id ? plan->buffers[live.root[id]].data : plan->arena.get() + offset[id];
-    Step step{d.op.get(), {}, &out, id};
+    Step step{d.op.get(), {}, &out, id, state_of(*d.op)};
     for (NodeId in : d.inputs) step.inputs.push_back(&plan->buffers[in]);
     plan->steps.push_back(std::move(step));
   }
@@ -339,7 +386,8 @@ void Session<T>::run_step(const Plan& plan, const Step& step) {
   const int alias = step.op->alias_input();
   if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
   try {
-    step.op->forward(step.inputs, *step.out);
+    if (step.state) step.op->forward_with_state(step.inputs, *step.out, *step.state);
+    else step.op->forward(step.inputs, *step.out);
   } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
     const NodeId user = plan.program.user(step.node);
     const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
@@ -456,11 +504,13 @@ void Session<T>::verified_run(Plan& plan, ArrayRef<Feed<T>> feeds) {
 
 template <class T>
 void Session<T>::run_targets(ArrayRef<Node<T>> targets, ArrayRef<Feed<T>> feeds) {
+  auto lock = enter("run_targets");
   execute(targets, feeds);
 }
 
 template <class T>
 void Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out) {
+  auto lock = enter("run");
   const Plan& plan = execute(fetches, feeds);
   out.resize(plan.fetched.size());
   for (std::size_t i = 0; i < plan.fetched.size(); ++i) {
@@ -481,6 +531,7 @@ std::vector<xt::xarray<T>> Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<F
 // value kept, for evaluators outside the session.
 template <class T>
 std::unique_ptr<InspectablePlan<T>> Session<T>::inspect(const Node<T>& fetch, ArrayRef<Feed<T>> feeds) {
+  auto lock = enter("inspect");
   graph_.check_owns(fetch, "inspect: fetch");
   PassOptions as_written;  // the user's ops one by one: an evaluator may follow them
   as_written.enabled = false;
@@ -512,11 +563,13 @@ const Buffer<T>& InspectablePlan<T>::fetched() const {
 
 template <class T>
 void InspectablePlan<T>::run_step(std::size_t i) {
+  auto lock = session_->enter("inspected plan: run");
   session_->run_step(*plan_, plan_->steps[i]);
 }
 
 template <class T>
 void InspectablePlan<T>::run() {
+  auto lock = session_->enter("inspected plan: run");
   session_->run_steps(*plan_);
 }
 

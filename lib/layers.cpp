@@ -60,7 +60,7 @@ xt::xarray<T> initial_value(const Init& init, const std::vector<std::size_t>& sh
 template <class T>
 Node<T> Layer<T>::variable(BuildContext<T>& ctx, const std::string& name,
                            const std::function<xt::xarray<T>()>& initial, bool trainable) {
-  const bool new_graph = variables_.empty() || variables_.front().node.graph() != &ctx.graph;
+  const bool new_graph = variables_.empty() || !variables_.front().node.in(ctx.graph);
   if (new_graph) variables_.clear();
   for (const auto& v : variables_)
     if (v.name == name) return v.node;

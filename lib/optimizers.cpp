@@ -29,7 +29,7 @@ Nodes<T> Optimizer<T>::build(const Nodes<T>& params, const Nodes<T>& grads) {
   Nodes<T> updates;
   if (params.empty()) return updates;
   Graph<T>& g = *params[0].graph();
-  if (!lr_var_.valid() || lr_var_.graph() != &g) {
+  if (!lr_var_.valid() || !lr_var_.in(g)) {
     prefix_ = "optimizer" + std::to_string(g.size()) + "/";  // unique if built twice
     lr_var_ = g.variable(prefix_ + "lr", xt::xarray<T>(static_cast<T>(lr_)));
     step_var_ = g.variable(prefix_ + "step", xt::xarray<T>(T(0)));
