@@ -157,6 +157,22 @@ TEST_CASE("layer settings in a model file are strict sizes: no std::invalid_argu
   CHECK_ERROR(gn::make_layer<double>("Dropout", {{"rate", "nan"}}), "'nan' is not a finite number");
 }
 
+TEST_CASE("layer settings asking for more weights than the file holds fail before anything is allocated") {
+  TempDir dir;
+  const std::string path = dir.file("big.gnn");
+  std::vector<char> payload = linear_payload("20000", "20000");  // 3.2 GB of float64 weights, fits in memory arithmetic
+  gn::ByteWriter tail;
+  for (int k = 0; k < 2; ++k) {  // empty normaliser offset and scale
+    tail.u32(1);
+    tail.u64(0);
+  }
+  tail.u32(2);
+  payload.insert(payload.end(), tail.bytes().begin(), tail.bytes().end());
+  gn::write_model_file(path, 8, payload);
+  CHECK_ERROR(gn::Sequential<double>::load(path), "load '" + path + "'",
+              "layer Linear(20000 -> 20000) needs 3200000000 bytes of weights, the file holds 4 more (corrupted)");
+}
+
 TEST_CASE("loading a directory is an Error naming it") {
   TempDir dir;
   CHECK_ERROR(gn::Sequential<double>::load(dir.path.string()), "load '" + dir.path.string() + "': is a directory");
