@@ -144,6 +144,8 @@ std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
     const NodeData<T>& d = graph_.data(feed.node);
     if (d.op->kind() != OpKind::placeholder)
       throw Error("run: " + describe(feed.node) + " is a " + d.op->type() + ", not a placeholder; only placeholders are fed");
+    for (const Feed<T>* f = feeds.begin(); f != &feed; ++f)
+      if (f->node == feed.node) throw Error("run: placeholder " + describe(feed.node) + " is fed twice in one feed list");
     const auto& vs = feed.value->shape();
     bool fits = vs.size() == d.shape.size();
     for (std::size_t k = 0; fits && k < vs.size(); ++k) fits = d.shape[k] == batch || vs[k] == std::size_t(d.shape[k]);
@@ -151,6 +153,9 @@ std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
       throw Error("run: feed for placeholder " + describe(feed.node) + " has shape " +
                   to_string(Dims(vs.begin(), vs.end())));
     if (has_batch(d.shape)) {
+      if (vs[0] == 0)  // means over no rows are NaN, sums 0: neither is a useful step
+        throw Error("run: feed for placeholder " + describe(feed.node) + " has 0 rows (shape " +
+                    to_string(Dims(vs.begin(), vs.end())) + "); a batch needs at least one");
       if (batch_from && vs[0] != batch_size)
         throw Error("run: feeds disagree on the batch size: '" + batch_from->name() + "' has " +
                     std::to_string(batch_size) + ", '" + feed.node.name() + "' has " + std::to_string(vs[0]));
@@ -374,7 +379,10 @@ void Session<T>::bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds) {
   for (auto& [node, buf] : plan.placeholders) {
     const Feed<T>* feed = nullptr;
     for (const auto& f : feeds)
-      if (f.node == node) feed = &f;
+      if (f.node == node) {
+        if (feed) throw Error("run: placeholder " + describe(node) + " is fed twice in one feed list");
+        feed = &f;
+      }
     if (!feed) throw Error("run: placeholder " + describe(node) + " is needed by the fetches but was not fed");
     buf->data = const_cast<T*>(feed->value->data());  // read-only: no kernel writes a placeholder
   }
@@ -425,6 +433,10 @@ void Session<T>::run_steps(const Plan& plan) {
     for (const auto& step : plan.steps) run_step(plan, step);
     return;
   }
+  // A NaN fed in is reported as the feed's, not as the first node it reaches.
+  for (const auto& [node, buf] : plan.placeholders)
+    if (!all_finite(*buf))
+      throw Error("check_numerics: feed for placeholder " + describe(node) + " holds " + value_range(*buf));
   for (const auto& step : plan.steps) {
     run_step(plan, step);
     if (all_finite(*step.out)) continue;

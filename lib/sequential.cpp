@@ -557,6 +557,24 @@ void Sequential<T>::save(const std::string& path) {
   write_model_file(path, sizeof(T), impl_->payload());
 }
 
+namespace {
+// A few bytes of layer settings must not make the build allocate gigabytes
+// before the weights are compared: the Linear weights the settings ask for
+// must fit in what is left of the file.
+template <class T>
+void check_weights_present(const std::vector<std::shared_ptr<Layer<T>>>& layers, std::size_t left) {
+  std::size_t need = 0;
+  for (const auto& l : layers)
+    if (const auto* linear = dynamic_cast<const Linear<T>*>(l.get())) {
+      const std::size_t bytes = linear->in() * linear->out() * sizeof(T);  // checked by Linear's constructor
+      if (bytes > left - need)
+        throw Error("layer " + linear->describe() + " needs " + std::to_string(bytes) + " bytes of weights, the file holds " +
+                    std::to_string(left - need) + " more (corrupted)");
+      need += bytes;
+    }
+}
+}  // namespace
+
 template <class T>
 Sequential<T> Sequential<T>::load(const std::string& path) {
   const std::vector<char> bytes = read_model_file(path, sizeof(T));
@@ -589,6 +607,7 @@ Sequential<T> Sequential<T>::load(const std::string& path) {
   xt::xarray<T> offset = r.tensor<T>();
   xt::xarray<T> scale = r.tensor<T>();
   model.set_normalizer(norm_kind == "none" ? Normalizer<T>() : Normalizer<T>(norm_kind, offset, scale));
+  from_file([&] { check_weights_present<T>(model.impl_->layers, r.remaining()); });
   model.impl_->build(features);
   const Nodes<T> params = model.impl_->saved_variables();
   const std::uint32_t count = r.u32();

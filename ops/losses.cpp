@@ -1,5 +1,6 @@
 // Losses. Each is one fused, numerically stable kernel whose gradient is
 // written with graph ops; all return a scalar mean.
+#include "graphnn/checked_size.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -208,6 +209,7 @@ class OneHot final : public Op<T> {
     kit::expect_inputs(in, 1);
     if (classes_ <= 0) throw Error("the number of classes must be positive");
     check_class_ids(Shape{in[0].empty() ? 0 : in[0][0], classes_}, in[0]);
+    checked_product(Shape{in[0][0], classes_}, sizeof(T), "the one-hot rows");  // rows x classes must not overflow
     return {in[0][0], classes_};
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
