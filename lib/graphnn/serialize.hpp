@@ -3,7 +3,7 @@
 //
 // Model file (little-endian throughout):
 //   magic    8 bytes  "GRAPHNN\x1a"
-//   version  u32      1
+//   version  u32      2 (1: weights only, still read; 2 adds the training state)
 //   dtype    u32      4 (float32) or 8 (float64)
 //   length   u64      payload bytes
 //   payload  ...      architecture and weights (see Sequential::save)
@@ -18,7 +18,8 @@
 
 namespace graphnn {
 
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;
+inline constexpr std::uint32_t kOldestModelFormatVersion = 1;
 
 // Appends little-endian values to a byte buffer.
 class ByteWriter {
@@ -47,6 +48,7 @@ class ByteReader {
   template <class T>
   xt::xarray<T> tensor();
   bool done() const { return p_ == end_; }
+  std::size_t remaining() const { return static_cast<std::size_t>(end_ - p_); }
 
  private:
   void raw(void* out, std::size_t n);
@@ -60,6 +62,8 @@ void write_model_file(const std::string& path, std::uint32_t dtype_size, const s
 // Reads and validates a model container; returns the payload. Throws Error for a
 // missing, truncated, corrupted, wrong-version, wrong-dtype or non-model file.
 std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size);
+// The same, and the file's format version in `version`.
+std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size, std::uint32_t& version);
 
 // NumPy .npy (format 1.0, C order, little-endian '<f4' / '<f8').
 template <class T>
