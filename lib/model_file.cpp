@@ -107,12 +107,37 @@ void write_shuffle(const ShuffleState& s, ByteWriter& w) {
   for (const std::size_t r : s.order) w.u64(r);
 }
 
+// The optimizer as data (kind, settings, schedule), the label width its
+// update nodes were built for (0: not built) and its state variables.
+template <class T>
+void write_optimizer(const ModelGraph<T>& m, ByteWriter& w) {
+  const OptimizerConfig c = m.optimizer->config();
+  w.str(c.kind);
+  w.u32(static_cast<std::uint32_t>(c.settings.size()));
+  for (const auto& [name, value] : c.settings) {
+    w.str(name);
+    w.f64(value);
+  }
+  w.u32(static_cast<std::uint32_t>(c.schedule.kind));
+  w.f64(c.schedule.factor);
+  w.u64(c.schedule.every);
+  const bool built = m.built_optimizer == m.optimizer;
+  w.u64(built ? m.label_cols : 0);
+  const Nodes<T> state = built ? m.optimizer->state_variables() : Nodes<T>{};
+  w.u32(static_cast<std::uint32_t>(state.size()));
+  for (const auto& v : state) {
+    w.str(v.name());
+    w.tensor(m.session->value(v));
+  }
+}
+
 template <class T>
 void write_training_state(const ModelGraph<T>& m, ByteWriter& w) {
   w.u64(m.counters.epoch);
   w.u64(m.counters.iteration);
   w.f64(m.lr_scale);
   write_shuffle(m.shuffle, w);
+  write_optimizer(m, w);
 }
 
 ShuffleState read_shuffle(ByteReader& r, const std::string& path) {
@@ -144,6 +169,59 @@ ShuffleState read_shuffle(ByteReader& r, const std::string& path) {
   return s;
 }
 
+OptimizerConfig read_optimizer_config(ByteReader& r, const std::string& path) {
+  OptimizerConfig c;
+  c.kind = r.str();
+  const std::uint32_t settings = r.u32();
+  for (std::uint32_t i = 0; i < settings; ++i) {
+    std::string name = r.str();
+    c.settings[name] = r.f64();
+  }
+  const std::uint32_t kind = r.u32();
+  if (kind > static_cast<std::uint32_t>(Schedule::Kind::exponential))
+    throw Error("load '" + path + "': unknown learning-rate schedule " + std::to_string(kind) + " (corrupted)");
+  c.schedule.kind = static_cast<Schedule::Kind>(kind);
+  c.schedule.factor = r.f64();
+  c.schedule.every = r.u64();
+  return c;
+}
+
+// "optimizer12/layer0/W/m" -> "layer0/W/m": the optimizer's prefix counts the
+// graph's nodes, which another build of the same model may number otherwise.
+std::string without_prefix(const std::string& name) {
+  const auto slash = name.find('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+// The optimizer made back from its config, its update nodes rebuilt for the
+// saved label width, and its state assigned. An optimizer that is not a
+// declared rule (a user's subclass, kind "") cannot be made back: the model
+// keeps the default one and the saved state is skipped.
+template <class T>
+void read_optimizer(ByteReader& r, const std::string& path, ModelGraph<T>& m) {
+  const OptimizerConfig config = read_optimizer_config(r, path);
+  const std::uint64_t label_cols = r.u64();
+  const std::uint32_t count = r.u32();
+  const bool restorable = !config.kind.empty();
+  if (restorable) from_file(path, [&] { m.set_optimizer(make_optimizer<T>(config)); });
+  Nodes<T> state;
+  if (restorable && label_cols > 0) {
+    from_file(path, [&] { m.build_training(label_cols); });
+    state = m.optimizer->state_variables();
+    if (count != state.size())
+      throw Error("load '" + path + "': " + std::to_string(count) + " optimizer state tensors for " +
+                  std::to_string(state.size()) + " variables of " + config.kind + " (corrupted)");
+  }
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::string name = r.str();
+    const xt::xarray<T> value = r.tensor<T>();
+    if (state.empty()) continue;
+    if (without_prefix(name) != without_prefix(state[i].name()))
+      throw Error("load '" + path + "': expected optimizer state '" + state[i].name() + "', found '" + name + "'");
+    from_file(path, [&] { m.session->assign(state[i], value); });
+  }
+}
+
 template <class T>
 void read_training_state(ByteReader& r, const std::string& path, ModelGraph<T>& m) {
   m.counters.epoch = r.u64();
@@ -152,6 +230,7 @@ void read_training_state(ByteReader& r, const std::string& path, ModelGraph<T>& 
   if (!(m.lr_scale > 0 && std::isfinite(m.lr_scale)))
     throw Error("load '" + path + "': learning-rate factor " + std::to_string(m.lr_scale) + " (corrupted)");
   m.shuffle = read_shuffle(r, path);
+  read_optimizer(r, path, m);
 }
 
 }  // namespace

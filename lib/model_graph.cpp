@@ -195,25 +195,14 @@ void ModelGraph<T>::build_training(std::size_t labels) {
     eval = trains_differently() ? loss_of(logits_eval, new_y, labels) : train;
   }
   const Nodes<T> params = parameters();
-  const std::size_t before = graph->size();
   updates = optimizer->build(params, gradients(train, params));
-  if (built_optimizer != optimizer) lr_variable = new_lr_variable(before);
+  const Nodes<T> state = optimizer->state_variables();  // the learning rate first
+  lr_variable = state.empty() ? Node<T>() : state.front();
   built_optimizer = optimizer;
   label_cols = labels;
   y = new_y;
   loss_train = train;
   loss_eval = eval;
-}
-
-// The optimizer's learning-rate variable: the one it made (named ".../lr")
-// among the nodes from `first` on; none when it made no new one.
-template <class T>
-Node<T> ModelGraph<T>::new_lr_variable(std::size_t first) {
-  for (const auto& v : graph->variables()) {
-    const std::string& name = v.name();
-    if (v.id() >= first && name.size() > 3 && name.compare(name.size() - 3, 3, "/lr") == 0) return v;
-  }
-  return lr_variable;
 }
 
 template <class T>

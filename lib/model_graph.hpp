@@ -102,7 +102,6 @@ struct ModelGraph {
   void build_graph(std::size_t input_features);
   Node<T> loss_of(const Node<T>& logits, const Node<T>& labels, std::size_t label_columns);
   double accuracy(const xt::xarray<T>& predictions, const xt::xarray<T>& labels) const;
-  Node<T> new_lr_variable(std::size_t first);
 };
 
 extern template struct ModelGraph<float>;
