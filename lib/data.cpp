@@ -560,6 +560,23 @@ void BatchIterator<T>::reset() {
   if (shuffle_) shuffle_in_place(order_, rng_);
 }
 
+template <class T>
+void BatchIterator<T>::resume(const std::mt19937_64& generator, const std::vector<std::size_t>& order) {
+  if (order.size() != rows_)
+    throw Error("BatchIterator::resume: the order has " + std::to_string(order.size()) + " rows, the data " +
+                std::to_string(rows_));
+  std::vector<bool> seen(rows_, false);
+  for (const std::size_t r : order) {
+    if (r >= rows_ || seen[r])
+      throw Error("BatchIterator::resume: the order is not a permutation of the " + std::to_string(rows_) +
+                  " rows (row " + std::to_string(r) + ")");
+    seen[r] = true;
+  }
+  rng_ = generator;
+  order_ = order;
+  position_ = rows_;  // the epoch of that order is over: next() waits for reset()
+}
+
 #define INSTANTIATE(T)                                                                                   \
   template struct Dataset<T>;                                                                            \
   template Dataset<T> load_csv<T>(const std::string&, const CsvOptions&);                                \

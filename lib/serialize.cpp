@@ -322,22 +322,33 @@ std::vector<char> encode_model_file(std::uint32_t dtype_size, const std::vector<
 }
 
 std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size) {
+  std::uint32_t version = 0;
+  return read_model_file(path, dtype_size, version);
+}
+
+std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size, std::uint32_t& version) {
   remove_stale_temporaries(path);
   const std::vector<char> bytes = read_all(path, "load");
-  return parse_model_file(bytes, dtype_size, "load '" + path + "'");
+  return parse_model_file(bytes, dtype_size, "load '" + path + "'", version);
 }
 
 std::vector<char> parse_model_file(const std::vector<char>& bytes, std::uint32_t dtype_size, const std::string& what) {
+  std::uint32_t version = 0;
+  return parse_model_file(bytes, dtype_size, what, version);
+}
+
+std::vector<char> parse_model_file(const std::vector<char>& bytes, std::uint32_t dtype_size, const std::string& what,
+                                   std::uint32_t& version) {
   if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw Error(what + ": not a graphnn model file (bad magic)");
   if (bytes.size() < kHeaderBytes) throw Error(what + ": file is truncated (header incomplete)");
   ByteReader header(bytes.data() + 8, kHeaderBytes - 8, what);
-  const std::uint32_t version = header.u32();
+  version = header.u32();
   const std::uint32_t dtype = header.u32();
   const std::uint64_t length = header.u64();
-  if (version != kModelFormatVersion)
-    throw Error(what + ": unsupported format version " + std::to_string(version) + " (this graphnn reads version " +
-                std::to_string(kModelFormatVersion) + ")");
+  if (version < kOldestModelFormatVersion || version > kModelFormatVersion)
+    throw Error(what + ": unsupported format version " + std::to_string(version) + " (this graphnn reads versions " +
+                std::to_string(kOldestModelFormatVersion) + " to " + std::to_string(kModelFormatVersion) + ")");
   if (dtype != 4 && dtype != 8) throw Error(what + ": unknown element size " + std::to_string(dtype) + " (corrupted)");
   if (dtype != dtype_size)
     throw Error(what + ": the model holds " + (dtype == 4 ? "float32" : "float64") + " weights; load it as Sequential<" +

@@ -146,3 +146,35 @@ TEST_CASE("a Sequential fit step allocates nothing") {
   CHECK(for_50 > 0);  // the set-up is counted...
   CHECK(for_150 == for_50);  // ...and the steps add nothing
 }
+
+TEST_CASE("every declared update rule steps without allocating") {
+  if (!GRAPHNN_COUNTS_ALLOCATIONS) return;
+  std::mt19937 rng(7);
+  for (const gn::UpdateRuleInfo& rule : gn::update_rules()) {
+    CAPTURE(rule.kind);
+    gn::Graph<double> g;
+    auto x = g.placeholder("x", {gn::batch, 6});
+    auto W = g.variable("W", random<double>(rng, {6, 3}));
+    auto b = g.variable("b", xt::zeros<double>({3}));
+    auto loss = gn::reduce_mean(gn::square(gn::matmul(x, W) + b));
+    // SGD with momentum and Nesterov, the others with weight decay: every slot in use
+    const auto opt = gn::make_optimizer<double>(
+        {rule.kind, rule.kind == "SGD" ? std::map<std::string, double>{{"momentum", 0.9}, {"nesterov", 1}}
+                                       : std::map<std::string, double>{{"weight_decay", 0.1}},
+         gn::step_decay(2, 0.5)});
+    const gn::Nodes<double> updates = opt->build({W, b}, gn::gradients(loss, {W, b}));
+    gn::Session<double> s(g);
+    const xt::xarray<double> X = random<double>(rng, {8, 6});
+    std::size_t step = 0;
+    auto train = [&] {
+      ++step;
+      opt->prepare(s, step, step / 10);
+      s.run_targets(updates, {{x, X}});
+    };
+    train();
+    CHECK(allocations_during([&] {
+            for (int i = 0; i < 50; ++i) train();
+          }) == 0);
+    CHECK(std::isfinite(s.value(W)(0, 0)));
+  }
+}

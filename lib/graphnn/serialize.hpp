@@ -3,7 +3,7 @@
 //
 // Model file (little-endian throughout):
 //   magic    8 bytes  "GRAPHNN\x1a"
-//   version  u32      1
+//   version  u32      2 (1: weights only, still read; 2 adds the training state)
 //   dtype    u32      4 (float32) or 8 (float64)
 //   length   u64      payload bytes
 //   payload  ...      architecture and weights (see Sequential::save)
@@ -25,7 +25,8 @@
 
 namespace graphnn {
 
-inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::uint32_t kModelFormatVersion = 2;
+inline constexpr std::uint32_t kOldestModelFormatVersion = 1;
 
 // Appends little-endian values to a byte buffer.
 class ByteWriter {
@@ -82,6 +83,10 @@ std::vector<char> encode_model_file(std::uint32_t dtype_size, const std::vector<
 std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size);
 // The same checks on a model file's bytes in memory; `what` starts its errors.
 std::vector<char> parse_model_file(const std::vector<char>& bytes, std::uint32_t dtype_size, const std::string& what);
+// Both, and the file's format version in `version`.
+std::vector<char> read_model_file(const std::string& path, std::uint32_t dtype_size, std::uint32_t& version);
+std::vector<char> parse_model_file(const std::vector<char>& bytes, std::uint32_t dtype_size, const std::string& what,
+                                   std::uint32_t& version);
 
 // NumPy .npy (format 1.0, C order, little-endian '<f4' / '<f8').
 template <class T>
