@@ -12,26 +12,51 @@
 namespace graphnn {
 namespace {
 
-// Calls f(output index, input index of the arg-max) for every window and channel of x.
+// max(b, v) where a NaN wins and the first NaN stays: the pool's order of values.
+template <class T>
+inline T later_max(T b, T v) {
+  return (v > b || (v != v && b == b)) ? v : b;
+}
+
+// best[0, C) = the maximum of each channel over the window of output pixel
+// (oh, ow) of image n; returns the input offset of the window's first cell.
+// Cells in row-major order, channels innermost (contiguous in NHWC: the
+// compiler vectorises the channel loop).
+template <class T>
+std::size_t window_max(const T* x, const conv::Image& im, const conv::Cells& cells, std::size_t n, T* best) {
+  const std::size_t first = ((n * im.h + cells.h0) * im.w + cells.w0) * im.c;
+  std::copy(x + first, x + first + im.c, best);
+  for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
+    for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
+      const T* v = x + ((n * im.h + ih) * im.w + iw) * im.c;
+      for (std::size_t c = 0; c < im.c; ++c) best[c] = later_max(best[c], v[c]);
+    }
+  return first;
+}
+
+// Calls f(output index, input index, hit) for every window, cell and channel
+// of x, hit true at the window's arg-max: the first cell holding its maximum.
+// `scratch` holds 2 C.
 template <class T, class F>
-void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, F&& f) {
+void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
+  T *best = scratch, *found = scratch + im.c;
   std::size_t o = 0;
   for (std::size_t n = 0; n < im.n; ++n)
     for (std::size_t oh = 0; oh < g.h.out; ++oh)
-      for (std::size_t ow = 0; ow < g.w.out; ++ow) {
+      for (std::size_t ow = 0; ow < g.w.out; ++ow, o += im.c) {
         const conv::Cells cells = conv::window_cells(g, oh, ow);
-        const std::size_t first = ((n * im.h + cells.h0) * im.w + cells.w0) * im.c;
-        for (std::size_t c = 0; c < im.c; ++c, ++o) {
-          std::size_t arg = first + c;
-          T best = x[arg];
-          for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
-            for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
-              const std::size_t i = ((n * im.h + ih) * im.w + iw) * im.c + c;
-              const T v = x[i];
-              if (v > best || (v != v && best == best)) best = v, arg = i;  // strict: the first maximum stays
+        window_max(x, im, cells, n, best);
+        std::fill(found, found + im.c, T(0));
+        for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
+          for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
+            const std::size_t at = ((n * im.h + ih) * im.w + iw) * im.c;
+            for (std::size_t c = 0; c < im.c; ++c) {  // branch-free, so the channel loop vectorises
+              const T v = x[at + c], b = best[c];
+              const bool hit = found[c] == T(0) && (v == b || (v != v && b != b));
+              found[c] = hit ? T(1) : found[c];
+              f(o + c, at + c, hit);
             }
-          f(o, arg);
-        }
+          }
       }
 }
 
@@ -60,9 +85,12 @@ class MaxPool2D final : public MaxPoolBase<T> {
     return conv::pool_output(in[0], this->window());
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    const T* x = in[0]->data;
-    for_each_argmax(x, conv::Image(in[0]->dims), this->geometry(in[0]->dims),
-                    [&](std::size_t o, std::size_t i) { out.data[o] = x[i]; });
+    const conv::Image im(in[0]->dims);
+    const conv::Geometry g = this->geometry(in[0]->dims);
+    T* y = out.data;
+    for (std::size_t n = 0; n < im.n; ++n)
+      for (std::size_t oh = 0; oh < g.h.out; ++oh)
+        for (std::size_t ow = 0; ow < g.w.out; ++ow, y += im.c) window_max(in[0]->data, im, conv::window_cells(g, oh, ow), n, y);
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();
@@ -76,6 +104,7 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_grad"; }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 2 * in[0][3]; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], conv::pool_output(in[0], this->window()), "gradient");
@@ -84,8 +113,8 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const T* g = in[1]->data;
     std::fill(out.data, out.data + out.size, T(0));
-    for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims),
-                    [&](std::size_t o, std::size_t i) { out.data[i] += g[o]; });
+    for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims), out.workspace,
+                    [&](std::size_t o, std::size_t i, bool hit) { out.data[i] += hit ? g[o] : T(0); });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();
@@ -99,6 +128,7 @@ class MaxPool2DSelect final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_select"; }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 2 * in[0][3]; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], in[0], "selected values");
@@ -106,8 +136,8 @@ class MaxPool2DSelect final : public MaxPoolBase<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const T* v = in[1]->data;
-    for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims),
-                    [&](std::size_t o, std::size_t i) { out.data[o] = v[i]; });
+    for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims), out.workspace,
+                    [&](std::size_t o, std::size_t i, bool hit) { out.data[o] = hit ? v[i] : out.data[o]; });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();
