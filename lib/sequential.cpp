@@ -46,13 +46,22 @@ struct Sequential<T>::Impl {
     if (graph) throw Error(std::string(what) + ": the model is already built; configure it before the first fit or predict");
   }
   bool regression() const { return classifier_name == "identity"; }
-  bool has_dropout() const {
-    return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->kind() == "Dropout"; });
+  bool trains_differently() const {
+    return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->behaves_differently_in_training(); });
   }
   Nodes<T> parameters() const {
     Nodes<T> p;
     for (const auto& l : layers)
       for (const auto& n : l->parameters()) p.push_back(n);
+    return p;
+  }
+  // What a model file holds: every layer's parameters, then its state (running statistics).
+  Nodes<T> saved_variables() const {
+    Nodes<T> p;
+    for (const auto& l : layers) {
+      for (const auto& n : l->parameters()) p.push_back(n);
+      for (const auto& n : l->state()) p.push_back(n);
+    }
     return p;
   }
 
@@ -98,8 +107,8 @@ struct Sequential<T>::Impl {
       }
       return h;
     };
-    logits_train = path(true, !has_dropout());
-    logits_eval = has_dropout() ? path(false, true) : logits_train;
+    logits_train = path(true, !trains_differently());
+    logits_eval = trains_differently() ? path(false, true) : logits_train;
     if (logits_eval.shape().size() != 2) throw Error("Sequential: the last layer must output [batch, outputs]");
     output = classifier(logits_eval);
     session = std::make_unique<Session<T>>(*graph);
@@ -132,7 +141,7 @@ struct Sequential<T>::Impl {
       new_y = graph->placeholder(label_placeholders++ == 0 ? "y" : "y_" + std::to_string(graph->size()),
                                  {batch, static_cast<std::int64_t>(labels)});
       train = loss_of(logits_train, new_y, labels);
-      eval = has_dropout() ? loss_of(logits_eval, new_y, labels) : train;
+      eval = trains_differently() ? loss_of(logits_eval, new_y, labels) : train;
     }
     const Nodes<T> params = parameters();
     updates = optimizer->build(params, gradients(train, params));
@@ -380,7 +389,7 @@ struct Sequential<T>::Impl {
     w.str(normalizer.kind());
     w.tensor(normalizer.offset());
     w.tensor(normalizer.scale());
-    const Nodes<T> params = parameters();
+    const Nodes<T> params = saved_variables();
     w.u32(static_cast<std::uint32_t>(params.size()));
     for (const auto& p : params) {
       w.str(p.name());
@@ -581,7 +590,7 @@ Sequential<T> Sequential<T>::load(const std::string& path) {
   xt::xarray<T> scale = r.tensor<T>();
   model.set_normalizer(norm_kind == "none" ? Normalizer<T>() : Normalizer<T>(norm_kind, offset, scale));
   model.impl_->build(features);
-  const Nodes<T> params = model.parameters();
+  const Nodes<T> params = model.impl_->saved_variables();
   const std::uint32_t count = r.u32();
   if (count != params.size())
     throw Error("load '" + path + "': " + std::to_string(count) + " weight tensors for " + std::to_string(params.size()) +
