@@ -39,6 +39,7 @@ struct Sequential<T>::Impl {
   std::size_t label_cols = 0, label_placeholders = 0;
   Node<T> y, loss_train, loss_eval;
   Nodes<T> updates;
+  Nodes<T> state_updates;  // the layers' training-step assignments (BuildContext::updates)
   std::shared_ptr<Optimizer<T>> built_optimizer;
   std::size_t steps = 0;  // optimizer steps so far (Adam's step count continues across fit calls)
 
@@ -81,6 +82,7 @@ struct Sequential<T>::Impl {
       // the next one starts a new graph, in which the layers build anew.
       failed.push_back(std::move(graph));
       layer_outputs.clear();
+      state_updates.clear();
       throw;
     }
   }
@@ -103,6 +105,7 @@ struct Sequential<T>::Impl {
       for (std::size_t i = 0; i < layers.size(); ++i) {
         BuildContext<T> ctx{*graph, rng, "layer" + std::to_string(i) + "/", training};
         h = layers[i]->build(h, ctx);
+        if (training) state_updates.insert(state_updates.end(), ctx.updates.begin(), ctx.updates.end());
         if (record) layer_outputs.push_back(h);
       }
       return h;
@@ -145,6 +148,7 @@ struct Sequential<T>::Impl {
     }
     const Nodes<T> params = parameters();
     updates = optimizer->build(params, gradients(train, params));
+    updates.insert(updates.end(), state_updates.begin(), state_updates.end());
     built_optimizer = optimizer;
     label_cols = labels;
     y = new_y;

@@ -359,3 +359,91 @@ TEST_CASE("Padding's text round-trips") {
   CHECK(gn::Padding::explicit_pads(1, 2, 3, 4).to_string() == "explicit(1,2,3,4)");
 }
 
+// --- layers ------------------------------------------------------------------
+
+namespace {
+
+// A small CNN for 6x6 single-channel images and 3 classes, every conv layer kind in it.
+gn::Sequential<double> small_cnn() {
+  gn::Sequential<double> model;
+  model.add(gn::Reshape<double>({6, 6, 1}))
+      .add(gn::Conv2D<double>(4, 3, 1, "same"))
+      .add(gn::BatchNorm<double>(0.5))
+      .add(gn::Activation<double>("relu"))
+      .add(gn::MaxPool2D<double>(2))
+      .add(gn::AvgPool2D<double>(2, 1, "same"))
+      .add(gn::Conv2D<double>(2, gn::Size2(2, 1), gn::Size2(1, 2), gn::Padding::explicit_pads(1, 0, 0, 0)))
+      .add(gn::Flatten<double>())
+      .add(gn::Linear<double>(3 * 2 * 2, 3));
+  model.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<double>(0.01)).set_seed(3);
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("a CNN of the conv layers trains, and save/load gives bit-identical predictions (BatchNorm included)") {
+  Rng rng(41);
+  Arr x = test::random(rng, {60, 36}, 0, 1);
+  Arr y = xt::zeros<double>({std::size_t(60), std::size_t(1)});
+  for (std::size_t r = 0; r < 60; ++r) y(r, 0) = double(r % 3);
+  for (std::size_t r = 0; r < 60; ++r) x(r, r % 3) += 2.0;  // learnable: the class lights a pixel
+  gn::Sequential<double> model = small_cnn();
+  const double before = model.evaluate(x, y).loss;
+  model.fit(x, y, test::quiet(40, 10));
+  const gn::Evaluation after = model.evaluate(x, y);
+  CHECK(after.loss < before);
+  CHECK(after.accuracy > 0.9);
+
+  // the running statistics moved away from their start (the training step ran their assignments)
+  const Arr running_mean = model.session().value(model.graph().find("layer2/running_mean"));
+  CHECK(xt::amax(xt::abs(running_mean))() > 1e-3);
+
+  const std::string path = "test_conv_model.gnn";
+  model.save(path);
+  gn::Sequential<double> loaded = gn::Sequential<double>::load(path);
+  const Arr p1 = model.predict(x), p2 = loaded.predict(x);
+  CHECK(p1.shape() == p2.shape());
+  CHECK(std::equal(p1.begin(), p1.end(), p2.begin()));  // bit for bit
+  CHECK(xt::amax(xt::abs(loaded.session().value(loaded.graph().find("layer2/running_mean")) - running_mean))() == 0.0);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("BatchNorm: training normalises with the batch's moments and moves the running ones; inference uses those") {
+  gn::Graph<double> g;
+  std::mt19937_64 rng(1);
+  const N x = g.placeholder("x", {gn::batch, 2, 1, 2});
+  gn::BatchNorm<double> bn(0.75, 1e-3);
+  gn::BuildContext<double> train{g, rng, "bn/", true};
+  const N y_train = bn.build(x, train);
+  gn::BuildContext<double> infer{g, rng, "bn/", false};
+  const N y_infer = bn.build(x, infer);
+  REQUIRE(train.updates.size() == 2);
+  CHECK(bn.parameters().size() == 2);  // gamma, beta
+  CHECK(bn.state().size() == 2);       // running mean, running variance
+
+  const Arr X = shaped({1.0, 10.0, 3.0, 20.0, 5.0, 30.0, 7.0, 40.0}, {2, 2, 1, 2});
+  gn::Session<double> s(g);
+  const auto out = s.run({y_train, y_infer}, {{x, X}});
+  // channel 0: mean 4, variance 5; channel 1: mean 25, variance 125
+  CHECK(out[0](0, 0, 0, 0) == doctest::Approx((1.0 - 4.0) / std::sqrt(5.0 + 1e-3)));
+  CHECK(out[0](1, 1, 0, 1) == doctest::Approx((40.0 - 25.0) / std::sqrt(125.0 + 1e-3)));
+  CHECK(out[1](0, 0, 0, 1) == doctest::Approx(10.0 / std::sqrt(1.0 + 1e-3)));  // running: mean 0, variance 1
+  s.run_targets(train.updates, {{x, X}});
+  CHECK_CLOSE(s.value(g.find("bn/running_mean")), (Arr{0.25 * 4.0, 0.25 * 25.0}), 1e-12);
+  CHECK_CLOSE(s.value(g.find("bn/running_variance")), (Arr{0.75 + 0.25 * 5.0, 0.75 + 0.25 * 125.0}), 1e-12);
+}
+
+TEST_CASE("conv layer errors name the layer and the input") {
+  gn::Graph<double> g;
+  std::mt19937_64 rng(1);
+  gn::BuildContext<double> ctx{g, rng, "c/", true};
+  gn::Conv2D<double> conv(8, 3);
+  CHECK_ERROR(conv.build(g.placeholder("rows", {gn::batch, 784}), ctx), "Conv2D(8, 3x3, stride 1x1, valid)",
+              "'rows' [batch, 784] is not an image batch [batch, height, width, channels]; start with a Reshape layer");
+  CHECK_ERROR(gn::Conv2D<double>(0, 3), "Conv2D: filters and kernel must be positive, got 0 filters of 3x3");
+  CHECK_ERROR(gn::BatchNorm<double>(1.5), "BatchNorm: momentum 1.5");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", {{"filters", "8"}, {"kernel", "3by3"}, {"stride", "1x1"},
+                                                {"padding", "valid"}, {"dilation", "1x1"}, {"init", "he_normal"},
+                                                {"bias", "1"}}),
+              "Conv2D kernel: '3by3' is not a size like 5x5");
+}

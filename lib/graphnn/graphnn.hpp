@@ -14,6 +14,7 @@
 // The training stack built on it.
 #include "graphnn/data.hpp"
 #include "graphnn/layers.hpp"
+#include "graphnn/conv_layers.hpp"
 #include "graphnn/optimizers.hpp"
 #include "graphnn/runtime_info.hpp"
 #include "graphnn/sequential.hpp"
