@@ -291,18 +291,37 @@ Liveness liveness(const Graph<T>& g, const std::vector<NodeId>& order, const std
   return l;
 }
 
-// First-fit offsets in one arena: a block lives from its producer to its last reader.
+// Elements of scratch each node's kernel asks for at these dims (Op::workspace_size).
+template <class T>
+std::vector<std::size_t> workspace_sizes(const Graph<T>& g, const std::vector<Buffer<T>>& buffers) {
+  std::vector<std::size_t> sizes(g.size(), 0);
+  for (NodeId id = 0; id < g.size(); ++id) {
+    std::vector<Dims> in;
+    for (NodeId k : g.data(id).inputs) in.push_back(buffers[k].dims);
+    sizes[id] = g.data(id).op->workspace_size(in, buffers[id].dims);
+  }
+  return sizes;
+}
+
+// First-fit offsets in one arena: a block lives from its producer to its last
+// reader; a step's workspace lives during the step alone (workspace_offset).
 template <class T>
 std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& order, const Liveness& l,
-                               const std::vector<Buffer<T>>& buffers, std::size_t& arena_size) {
+                               const std::vector<Buffer<T>>& buffers, const std::vector<std::size_t>& workspace,
+                               std::vector<std::size_t>& workspace_offset, std::size_t& arena_size) {
   const std::size_t unit = kAlignBytes / sizeof(T);
   auto rounded = [&](std::size_t size) { return std::max<std::size_t>(1, (size + unit - 1) / unit) * unit; };
   ArenaPlanner arena;
   std::vector<std::size_t> offset(g.size(), 0);
+  workspace_offset.assign(g.size(), 0);
   for (std::size_t i = 0; i < order.size(); ++i) {
     const NodeId id = order[i];
     const std::vector<NodeId>& in = g.data(id).inputs;
     if (l.root[id] == id) offset[id] = arena.allocate(rounded(buffers[id].size));
+    if (workspace[id] > 0) {  // apart from the inputs and the output, free again once the step ran
+      workspace_offset[id] = arena.allocate(rounded(workspace[id]));
+      arena.release(workspace_offset[id], rounded(workspace[id]));
+    }
     for (std::size_t k = 0; k < in.size(); ++k) {
       const NodeId r = l.root[in[k]];
       const bool first_mention = std::find(in.begin(), in.begin() + static_cast<long>(k), in[k]) == in.begin() + static_cast<long>(k);
@@ -337,7 +356,9 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
 
   const Liveness live = liveness(g, order, plan->program.fetches, keep_all);
   std::size_t arena_size = 0;
-  const std::vector<std::size_t> offset = place(g, order, live, plan->buffers, arena_size);
+  const std::vector<std::size_t> workspace = workspace_sizes(g, plan->buffers);
+  std::vector<std::size_t> workspace_offset;
+  const std::vector<std::size_t> offset = place(g, order, live, plan->buffers, workspace, workspace_offset, arena_size);
   plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, arena_size * sizeof(T))));
   if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena_size * sizeof(T)) + " bytes");
   plan->arena_bytes = arena_size * sizeof(T);
@@ -346,6 +367,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     const NodeData<T>& d = g.data(id);
     Buffer<T>& out = plan->buffers[id];
     out.data = live.root[id] != id ? plan->buffers[live.root[id]].data : plan->arena.get() + offset[id];
+    if (workspace[id] > 0) out.workspace = plan->arena.get() + workspace_offset[id];
     Step step{d.op.get(), {}, &out, id, state_of(*d.op)};
     for (NodeId in : d.inputs) step.inputs.push_back(&plan->buffers[in]);
     plan->steps.push_back(std::move(step));

@@ -131,6 +131,7 @@ void ModelGraph<T>::build(std::size_t input_features) {
     // the next one starts a new graph, in which the layers build anew.
     failed.push_back(std::move(graph));
     layer_outputs.clear();
+    state_updates.clear();
     throw;
   }
 }
@@ -154,6 +155,7 @@ void ModelGraph<T>::build_graph(std::size_t input_features) {
     for (std::size_t i = 0; i < layers.size(); ++i) {
       BuildContext<T> ctx{*graph, rng, "layer" + std::to_string(i) + "/", training};
       h = layers[i]->build(h, ctx);
+      if (training) state_updates.insert(state_updates.end(), ctx.updates.begin(), ctx.updates.end());
       if (record) layer_outputs.push_back(h);
     }
     return h;
@@ -201,6 +203,7 @@ void ModelGraph<T>::build_training(std::size_t labels) {
   }
   const Nodes<T> params = parameters();
   updates = optimizer->build(params, gradients(train, params));
+  updates.insert(updates.end(), state_updates.begin(), state_updates.end());
   const Nodes<T> state = optimizer->state_variables();  // the learning rate first
   lr_variable = state.empty() ? Node<T>() : state.front();
   built_optimizer = optimizer;

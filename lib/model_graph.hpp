@@ -51,6 +51,7 @@ struct ModelGraph {
   std::size_t label_cols = 0, label_placeholders = 0;
   Node<T> y, loss_train, loss_eval;
   Nodes<T> updates;
+  Nodes<T> state_updates;  // the layers' training-step assignments (BuildContext::updates: running statistics)
   std::shared_ptr<Optimizer<T>> built_optimizer;
 
   // How far training has come: continues across fit calls, saved with the model.

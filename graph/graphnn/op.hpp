@@ -20,6 +20,9 @@ struct Buffer {
   T* data = nullptr;
   Dims dims;
   std::size_t size = 0;
+  // Scratch for this step alone (Op::workspace_size elements), planned in the
+  // session's arena like any buffer; null when the op asks for none.
+  T* workspace = nullptr;
 };
 
 // What a gradient rule sees: the node's inputs, its output and dL/d(output),
@@ -102,6 +105,10 @@ class Op {
   // >= 0: the output is input k's storage, unchanged (reshape, stop_gradient)
   // or updated in place (assign); the plan allocates nothing for it.
   virtual int alias_input() const { return -1; }
+  // Elements of scratch the kernel needs for one run with these input and
+  // output dims (im2col tiles); the planner places it in the arena for the
+  // step alone, so a step allocates nothing. Handed to forward as out.workspace.
+  virtual std::size_t workspace_size(const std::vector<Dims>& /*inputs*/, const Dims& /*out*/) const { return 0; }
   // Values held by the op itself (constants; a variable's initial value).
   virtual const xt::xarray<T>* value() const { return nullptr; }
   // Extra text for to_dot and error messages ("axis=1").

@@ -15,6 +15,7 @@
 #include "graphnn/data.hpp"
 #include "graphnn/layers.hpp"
 #include "graphnn/metrics.hpp"
+#include "graphnn/conv_layers.hpp"
 #include "graphnn/optimizers.hpp"
 #include "graphnn/plots.hpp"
 #include "graphnn/runtime_info.hpp"
