@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "collectives.hpp"
 #include "graphnn/session.hpp"
 #include "passes/program.hpp"
 
@@ -36,6 +37,7 @@ struct Session<T>::Plan {
   std::vector<NodeId> variables;  // the user's variables the plan reads or writes
   std::unique_ptr<T, AlignedFree> arena;
   std::size_t arena_bytes = 0;
+  collectives::Schedule<T> collectives;  // after the arena: its buckets point into it
   std::unique_ptr<Plan> reference;  // PassOptions::verify: the same fetches without passes
 };
 

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <type_traits>
 
+#include "graphnn/distributed.hpp"
 #include "graphnn/gradients.hpp"
 #include "graphnn/ops.hpp"
 #include "graphnn/serialize.hpp"
@@ -135,7 +136,7 @@ struct Sequential<T>::Impl {
       eval = has_dropout() ? loss_of(logits_eval, new_y, labels) : train;
     }
     const Nodes<T> params = parameters();
-    updates = optimizer->build(params, gradients(train, params));
+    updates = optimizer->build(params, distributed::average_gradients(gradients(train, params)));  // over mpirun's processes
     built_optimizer = optimizer;
     label_cols = labels;
     y = new_y;
@@ -229,12 +230,16 @@ struct Sequential<T>::Impl {
 
   // Loss and accuracy over already-normalised data, batch by batch, inference path.
   Evaluation evaluate(const xt::xarray<T>& data, const xt::xarray<T>& labels, std::size_t batch_size) {
-    const std::size_t n = data.shape()[0];
+    return evaluate_rows(data, labels, batch_size, 0, data.shape()[0]);
+  }
+  // The same over rows [first, n).
+  Evaluation evaluate_rows(const xt::xarray<T>& data, const xt::xarray<T>& labels, std::size_t batch_size,
+                           std::size_t first, std::size_t n) {
     double loss = 0;
     std::size_t right_rows = 0;
     double right = 0;
     std::vector<xt::xarray<T>> out;
-    for (std::size_t begin = 0; begin < n; begin += batch_size) {
+    for (std::size_t begin = first; begin < n; begin += batch_size) {
       const std::size_t end = std::min(n, begin + batch_size);
       xt::xarray<T> xpart, ypart;
       const xt::xarray<T>&xb = rows(data, begin, end, xpart), &yb = rows(labels, begin, end, ypart);
@@ -243,7 +248,23 @@ struct Sequential<T>::Impl {
       if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
       right_rows += end - begin;
     }
-    return {loss / static_cast<double>(n), regression() ? std::nan("") : right / static_cast<double>(right_rows)};
+    return {loss / static_cast<double>(n - first), regression() ? std::nan("") : right / static_cast<double>(right_rows)};
+  }
+
+  // evaluate() under mpirun: each process its share of the rows, the sums
+  // reduced, so every process gets the same figures.
+  Evaluation evaluate_shared(const xt::xarray<T>& data, const xt::xarray<T>& labels) {
+    const auto n = data.shape()[0], size = std::size_t(distributed::size()), r = std::size_t(distributed::rank());
+    if (size == 1) return evaluate(data, labels, 1024);
+    const std::size_t first = n * r / size, end = n * (r + 1) / size;
+    double sums[3] = {0, 0, double(end - first)};
+    if (end > first) {
+      const Evaluation mine = evaluate_rows(data, labels, 1024, first, end);
+      sums[0] = mine.loss * sums[2];
+      sums[1] = regression() ? 0 : mine.accuracy * sums[2];
+    }
+    distributed::sum(sums, 3);
+    return {sums[0] / sums[2], regression() ? std::nan("") : sums[1] / sums[2]};
   }
 
   xt::xarray<T> predict(const xt::xarray<T>& data, std::size_t batch_size) {
@@ -298,9 +319,17 @@ struct Sequential<T>::Impl {
     }
     const bool has_validation = validation.x.dimension() == 2;  // a default xarray is 0-d
 
-    BatchIterator<T> batches(*train_x, *train_y, o.batch_size, o.shuffle, o.seed);
+    // Under mpirun: the same model and data everywhere, rank 0's weights, each
+    // process its rows of every batch, and only rank 0 logs.
+    distributed::check_same("the training data's shapes", to_string(Dims(train_x->shape().begin(), train_x->shape().end())) +
+                                                             to_string(Dims(train_y->shape().begin(), train_y->shape().end())));
+    distributed::broadcast_variables(*session, graph->variables());
+    distributed::ShardedBatches<T> batches(*train_x, *train_y, o.batch_size, o.shuffle, o.seed, distributed::rank(),
+                                           distributed::size());
     const std::size_t total = o.epochs * batches.batches_per_epoch();
-    TrainingLog log(o.verbose ? &std::cout : nullptr, o.verbose && stdout_is_terminal(), o.csv_log, total);
+    const bool logs = o.verbose && distributed::is_root();
+    TrainingLog log(logs ? &std::cout : nullptr, logs && stdout_is_terminal(), distributed::is_root() ? o.csv_log : "",
+                    total);
 
     const Nodes<T> params = parameters();
     std::vector<xt::xarray<T>> good;  // the weights at the last finite checkpoint
@@ -316,11 +345,11 @@ struct Sequential<T>::Impl {
       c.epoch = epoch;
       c.iteration = iteration;
       c.classifier = !regression();
-      const Evaluation tr = evaluate(*train_x, *train_y, 1024);
+      const Evaluation tr = evaluate_shared(*train_x, *train_y);
       c.loss = tr.loss;
       c.accuracy = tr.accuracy;
       if (has_validation) {
-        const Evaluation va = evaluate(validation.x, validation.y, 1024);
+        const Evaluation va = evaluate_shared(validation.x, validation.y);
         c.has_validation = true;
         c.val_loss = va.loss;
         c.val_accuracy = va.accuracy;
@@ -545,7 +574,8 @@ xt::xarray<T> Sequential<T>::predict_classes(const xt::xarray<T>& x, std::size_t
 template <class T>
 void Sequential<T>::save(const std::string& path) {
   impl_->build_unused("save", "the model has no weights yet");
-  write_model_file(path, sizeof(T), impl_->payload());
+  if (distributed::is_root()) write_model_file(path, sizeof(T), impl_->payload());  // the same model on every process
+  distributed::barrier();  // so that every process can read it after this
 }
 
 template <class T>
