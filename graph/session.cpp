@@ -1,6 +1,7 @@
 #include "graphnn/session.hpp"
 
 #include "batch_bindings.hpp"
+#include "collectives.hpp"
 #include "session_plan.hpp"
 
 #include <xtensor/xadapt.hpp>
@@ -255,7 +256,8 @@ passes::Program<T> optimise(const Graph<T>& user, const std::vector<NodeId>& fet
 }
 
 // Compute nodes in id (= topological) order, then the assignments, so every
-// read of a variable in a run sees its old value.
+// read of a variable in a run sees its old value; collectives as early as
+// their inputs allow.
 template <class T>
 std::vector<NodeId> run_order(const Graph<T>& g) {
   std::vector<NodeId> order;
@@ -263,6 +265,7 @@ std::vector<NodeId> run_order(const Graph<T>& g) {
     if (g.data(id).op->kind() == OpKind::compute) order.push_back(id);
   for (NodeId id = 0; id < g.size(); ++id)
     if (g.data(id).op->kind() == OpKind::assign) order.push_back(id);
+  collectives::run_early(g, order);
   return order;
 }
 
@@ -280,9 +283,10 @@ Liveness liveness(const Graph<T>& g, const std::vector<NodeId>& order, const std
                   bool keep_all) {
   Liveness l{std::vector<NodeId>(g.size()), std::vector<std::size_t>(g.size(), 0)};
   for (NodeId id = 0; id < g.size(); ++id) l.root[id] = id;
+  const std::vector<int> shared = collectives::shared_inputs(g, order, fetches, keep_all);
   for (std::size_t i = 0; i < order.size(); ++i) {
     const NodeData<T>& d = g.data(order[i]);
-    const int alias = d.op->alias_input();
+    const int alias = shared[order[i]];
     if (alias >= 0) l.root[order[i]] = l.root[d.inputs[static_cast<std::size_t>(alias)]];
     for (NodeId in : d.inputs) l.last_use[l.root[in]] = std::max(l.last_use[l.root[in]], i);
   }
@@ -304,20 +308,33 @@ std::vector<std::size_t> workspace_sizes(const Graph<T>& g, const std::vector<Bu
 }
 
 // First-fit offsets in one arena: a block lives from its producer to its last
+// reader; a bucket's members are one block, from its first producer to its last
 // reader; a step's workspace lives during the step alone (workspace_offset).
 template <class T>
 std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& order, const Liveness& l,
                                const std::vector<Buffer<T>>& buffers, const std::vector<std::size_t>& workspace,
+                               const std::vector<collectives::BucketLayout>& buckets,
                                std::vector<std::size_t>& workspace_offset, std::size_t& arena_size) {
   const std::size_t unit = kAlignBytes / sizeof(T);
   auto rounded = [&](std::size_t size) { return std::max<std::size_t>(1, (size + unit - 1) / unit) * unit; };
+  std::vector<long> bucket_of(g.size(), -1);
+  std::vector<std::size_t> bucket_end(buckets.size(), 0);
+  std::vector<char> bucket_placed(buckets.size(), 0), bucket_released(buckets.size(), 0);
+  for (std::size_t b = 0; b < buckets.size(); ++b)
+    for (NodeId r : buckets[b].roots) bucket_of[r] = static_cast<long>(b), bucket_end[b] = std::max(bucket_end[b], l.last_use[r]);
   ArenaPlanner arena;
   std::vector<std::size_t> offset(g.size(), 0);
   workspace_offset.assign(g.size(), 0);
   for (std::size_t i = 0; i < order.size(); ++i) {
     const NodeId id = order[i];
     const std::vector<NodeId>& in = g.data(id).inputs;
-    if (l.root[id] == id) offset[id] = arena.allocate(rounded(buffers[id].size));
+    const long b = bucket_of[id];
+    if (l.root[id] == id && b < 0) offset[id] = arena.allocate(rounded(buffers[id].size));
+    if (l.root[id] == id && b >= 0 && !bucket_placed[b]) {
+      bucket_placed[b] = 1;
+      std::size_t at = arena.allocate(rounded(buckets[b].size));
+      for (NodeId r : buckets[b].roots) offset[r] = at, at += buffers[r].size;
+    }
     if (workspace[id] > 0) {  // apart from the inputs and the output, free again once the step ran
       workspace_offset[id] = arena.allocate(rounded(workspace[id]));
       arena.release(workspace_offset[id], rounded(workspace[id]));
@@ -326,7 +343,12 @@ std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& ord
       const NodeId r = l.root[in[k]];
       const bool first_mention = std::find(in.begin(), in.begin() + static_cast<long>(k), in[k]) == in.begin() + static_cast<long>(k);
       const bool computed = g.data(r).op->kind() == OpKind::compute;
-      if (computed && first_mention && l.last_use[r] == i) arena.release(offset[r], rounded(buffers[r].size));
+      const long rb = bucket_of[r];
+      if (rb >= 0 && !bucket_released[rb] && bucket_end[rb] == i) {
+        bucket_released[rb] = 1;
+        arena.release(offset[buckets[rb].roots[0]], rounded(buckets[rb].size));
+      }
+      if (rb < 0 && computed && first_mention && l.last_use[r] == i) arena.release(offset[r], rounded(buffers[r].size));
     }
   }
   arena_size = std::max<std::size_t>(arena.top(), unit);
@@ -355,10 +377,14 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
   bind_leaves(*plan);
 
   const Liveness live = liveness(g, order, plan->program.fetches, keep_all);
+  std::vector<std::size_t> sizes(g.size());
+  for (NodeId id = 0; id < g.size(); ++id) sizes[id] = plan->buffers[id].size;
+  const std::vector<collectives::BucketLayout> buckets = collectives::group(g, order, live.root, sizes);
   std::size_t arena_size = 0;
   const std::vector<std::size_t> workspace = workspace_sizes(g, plan->buffers);
   std::vector<std::size_t> workspace_offset;
-  const std::vector<std::size_t> offset = place(g, order, live, plan->buffers, workspace, workspace_offset, arena_size);
+  const std::vector<std::size_t> offset =
+      place(g, order, live, plan->buffers, workspace, buckets, workspace_offset, arena_size);
   plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, arena_size * sizeof(T))));
   if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena_size * sizeof(T)) + " bytes");
   plan->arena_bytes = arena_size * sizeof(T);
@@ -373,6 +399,9 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     plan->steps.push_back(std::move(step));
   }
   for (NodeId f : plan->program.fetches) plan->fetched.push_back(&plan->buffers[f]);
+  for (const collectives::BucketLayout& b : buckets)
+    plan->collectives.add(g.data(b.members[0]).op->collective()->bucket(plan->arena.get() + offset[b.roots[0]], b.size),
+                          b, plan->steps.size());
   return plan;
 }
 
@@ -451,25 +480,47 @@ std::string value_range(const Buffer<T>& b) {
 
 template <class T>
 void Session<T>::run_steps(const Plan& plan) {
+  if (options_.check_numerics) check_feeds(plan);
+  if (!plan.collectives.empty()) return run_steps_with_collectives(plan);
   if (!options_.check_numerics) {
     for (const auto& step : plan.steps) run_step(plan, step);
     return;
   }
-  // A NaN fed in is reported as the feed's, not as the first node it reaches.
+  for (const auto& step : plan.steps) check_step(plan, step);
+}
+
+// Starts each bucket after its last member's step, waits before its first reader.
+template <class T>
+void Session<T>::run_steps_with_collectives(const Plan& plan) {
+  for (std::size_t i = 0; i < plan.steps.size(); ++i) {
+    plan.collectives.before(i);
+    if (options_.check_numerics) check_step(plan, plan.steps[i]);
+    else run_step(plan, plan.steps[i]);
+    plan.collectives.after(i);
+  }
+  plan.collectives.finish();
+}
+
+// A NaN fed in is reported as the feed's, not as the first node it reaches.
+template <class T>
+void Session<T>::check_feeds(const Plan& plan) const {
   for (const auto& [node, buf] : plan.placeholders)
     if (!all_finite(*buf))
       throw Error("check_numerics: feed for placeholder " + describe(node) + " holds " + value_range(*buf));
-  for (const auto& step : plan.steps) {
-    run_step(plan, step);
-    if (all_finite(*step.out)) continue;
-    const NodeId user = plan.program.user(step.node);
-    const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
-    std::string inputs;
-    for (std::size_t k = 0; k < step.inputs.size(); ++k)
-      inputs += (k ? ", " : "") + std::string("input ") + std::to_string(k) + " " + value_range(*step.inputs[k]);
-    throw Error("check_numerics: node " + describe(named) + " (op '" + step.op->type() + "') computed " +
-                value_range(*step.out) + " from " + (inputs.empty() ? "no inputs" : inputs));
-  }
+}
+
+// Runs one step and stops at a value that is not finite (SessionOptions::check_numerics).
+template <class T>
+void Session<T>::check_step(const Plan& plan, const Step& step) {
+  run_step(plan, step);
+  if (all_finite(*step.out)) return;
+  const NodeId user = plan.program.user(step.node);
+  const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
+  std::string inputs;
+  for (std::size_t k = 0; k < step.inputs.size(); ++k)
+    inputs += (k ? ", " : "") + std::string("input ") + std::to_string(k) + " " + value_range(*step.inputs[k]);
+  throw Error("check_numerics: node " + describe(named) + " (op '" + step.op->type() + "') computed " +
+              value_range(*step.out) + " from " + (inputs.empty() ? "no inputs" : inputs));
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "graphnn/distributed.hpp"
 #include "graphnn/serialize.hpp"
 
 namespace graphnn {
@@ -258,7 +259,10 @@ void save_model_file(ModelGraph<T>& model, const std::string& path) {
   write_architecture(model, w);
   write_variables(model, w);
   write_training_state(model, w);
-  write_model_file(path, sizeof(T), w.bytes());
+  // Under mpirun every process holds the same model: rank 0 writes it, and the
+  // barrier lets every process read it afterwards.
+  if (distributed::is_root()) write_model_file(path, sizeof(T), w.bytes());
+  distributed::barrier();
 }
 
 template <class T>

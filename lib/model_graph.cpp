@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "fit_data.hpp"
+#include "graphnn/distributed.hpp"
 #include "graphnn/gradients.hpp"
 #include "graphnn/ops.hpp"
 
@@ -202,7 +203,7 @@ void ModelGraph<T>::build_training(std::size_t labels) {
     eval = trains_differently() ? loss_of(logits_eval, new_y, labels) : train;
   }
   const Nodes<T> params = parameters();
-  updates = optimizer->build(params, gradients(train, params));
+  updates = optimizer->build(params, distributed::average_gradients(gradients(train, params)));  // over mpirun's processes
   updates.insert(updates.end(), state_updates.begin(), state_updates.end());
   const Nodes<T> state = optimizer->state_variables();  // the learning rate first
   lr_variable = state.empty() ? Node<T>() : state.front();
@@ -264,6 +265,24 @@ Evaluation ModelGraph<T>::evaluate(const xt::xarray<T>& data, const xt::xarray<T
     if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
   }
   return {loss / static_cast<double>(n), regression() ? std::nan("") : right / static_cast<double>(n)};
+}
+
+// Under mpirun each process evaluates its share of the rows and the sums are
+// reduced, so every process gets the same figures.
+template <class T>
+Evaluation ModelGraph<T>::evaluate_shared(const xt::xarray<T>& data, const xt::xarray<T>& labels) {
+  const std::size_t n = data.shape()[0], size = std::size_t(distributed::size()), r = std::size_t(distributed::rank());
+  if (size == 1) return evaluate(data, labels, 1024);
+  const std::size_t first = n * r / size, end = n * (r + 1) / size;
+  double sums[3] = {0, 0, double(end - first)};
+  if (end > first) {
+    xt::xarray<T> xpart, ypart;
+    const Evaluation mine = evaluate(fit_data::rows(data, first, end, xpart), fit_data::rows(labels, first, end, ypart), 1024);
+    sums[0] = mine.loss * sums[2];
+    sums[1] = regression() ? 0 : mine.accuracy * sums[2];
+  }
+  distributed::sum(sums, 3);
+  return {sums[0] / sums[2], regression() ? std::nan("") : sums[1] / sums[2]};
 }
 
 template <class T>

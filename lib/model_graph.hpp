@@ -95,6 +95,8 @@ struct ModelGraph {
   xt::xarray<T> normalized(const xt::xarray<T>& data) const;
   // Loss and accuracy over normalised data, batch by batch, on the inference path.
   Evaluation evaluate(const xt::xarray<T>& data, const xt::xarray<T>& labels, std::size_t batch_size);
+  // The same under mpirun: each process its share of the rows, the sums reduced.
+  Evaluation evaluate_shared(const xt::xarray<T>& data, const xt::xarray<T>& labels);
   // Classifier outputs over normalised data, batch by batch.
   xt::xarray<T> predict(const xt::xarray<T>& data, std::size_t batch_size);
 

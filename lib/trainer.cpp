@@ -17,10 +17,17 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
                         const xt::xarray<T>* val_y) {
   check(x, y, val_x, val_y);
   prepare_data(x, y, val_x, val_y);
-  BatchIterator<T> batches(*train_x_, *train_y_, o_.batch_size, o_.shuffle, o_.seed);
-  start_order(batches);
-  log_ = std::make_unique<TrainingLog>(o_.verbose ? &std::cout : nullptr, o_.verbose && stdout_is_terminal(),
-                                       o_.csv_log, o_.epochs * batches.batches_per_epoch());
+  // Under mpirun: the same model and data everywhere, rank 0's weights, each
+  // process its rows of every batch, and only rank 0 logs.
+  distributed::check_same("the training data's shapes", to_string(Dims(train_x_->shape().begin(), train_x_->shape().end())) +
+                                                           to_string(Dims(train_y_->shape().begin(), train_y_->shape().end())));
+  distributed::broadcast_variables(*m_.session, m_.graph->variables());
+  distributed::ShardedBatches<T> batches(*train_x_, *train_y_, o_.batch_size, o_.shuffle, o_.seed, distributed::rank(),
+                                         distributed::size());
+  start_order(batches.global());
+  const bool logs = o_.verbose && distributed::is_root();
+  log_ = std::make_unique<TrainingLog>(logs ? &std::cout : nullptr, logs && stdout_is_terminal(),
+                                       distributed::is_root() ? o_.csv_log : "", o_.epochs * batches.batches_per_epoch());
   if (o_.initial_epoch) m_.counters.epoch = *o_.initial_epoch;
   first_iteration_ = m_.counters.iteration;
   keep_good_weights();
@@ -31,7 +38,7 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
     for (std::size_t b = 0; !stop_ && batches.next(); ++b) train_batch(batches, epoch, b);
     end_epoch(epoch, e + 1 == o_.epochs || stop_);
   }
-  keep_order(batches);
+  keep_order(batches.global());
   for (const auto& c : o_.callbacks) c->on_train_end(*this);
   return history_;
 }
@@ -107,7 +114,7 @@ void Trainer<T>::keep_order(const BatchIterator<T>& batches) {
 }
 
 template <class T>
-void Trainer<T>::train_batch(BatchIterator<T>& batches, std::size_t epoch, std::size_t batch_in_epoch) {
+void Trainer<T>::train_batch(distributed::ShardedBatches<T>& batches, std::size_t epoch, std::size_t batch_in_epoch) {
   const std::size_t iteration = ++m_.counters.iteration;
   m_.prepare_step(iteration, epoch);
   m_.session->run_targets(m_.updates, {{m_.x, batches.x_batch()}, {m_.y, batches.y_batch()}});
@@ -142,11 +149,11 @@ Checkpoint Trainer<T>::measure(std::size_t epoch) {
   c.epoch = epoch;
   c.iteration = m_.counters.iteration;
   c.classifier = !m_.regression();
-  const Evaluation tr = m_.evaluate(*train_x_, *train_y_, 1024);
+  const Evaluation tr = m_.evaluate_shared(*train_x_, *train_y_);
   c.loss = tr.loss;
   c.accuracy = tr.accuracy;
   if (has_validation_) {
-    const Evaluation va = m_.evaluate(validation_.x, validation_.y, 1024);
+    const Evaluation va = m_.evaluate_shared(validation_.x, validation_.y);
     c.has_validation = true;
     c.val_loss = va.loss;
     c.val_accuracy = va.accuracy;

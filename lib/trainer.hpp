@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "graphnn/distributed.hpp"
 #include "model_graph.hpp"
 
 namespace graphnn {
@@ -34,7 +35,7 @@ class Trainer final : public TrainingControl {
                     const xt::xarray<T>* validation_y);
   void start_order(BatchIterator<T>& batches);
   void keep_order(const BatchIterator<T>& batches);
-  void train_batch(BatchIterator<T>& batches, std::size_t epoch, std::size_t batch_in_epoch);
+  void train_batch(distributed::ShardedBatches<T>& batches, std::size_t epoch, std::size_t batch_in_epoch);
   void end_epoch(std::size_t epoch, bool last);
   Checkpoint measure(std::size_t epoch);
   void checkpoint(std::size_t epoch);

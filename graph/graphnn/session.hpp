@@ -172,6 +172,9 @@ class Session {
   void bind_leaves(Plan& plan);
   void bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds);
   void run_steps(const Plan& plan);
+  void run_steps_with_collectives(const Plan& plan);
+  void check_step(const Plan& plan, const Step& step);
+  void check_feeds(const Plan& plan) const;
   void run_step(const Plan& plan, const Step& step);
   void verified_run(Plan& plan, ArrayRef<Feed<T>> feeds);
   PlanSummary summary(const Plan& plan) const;
