@@ -9,6 +9,7 @@
 
 #include <mpi-ext.h>
 
+#include <array>
 #include <climits>
 
 #include "graphnn/allreduce.hpp"
@@ -20,6 +21,38 @@ namespace {
 template <class T>
 MPI_Datatype mpi_type() {
   return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
+}
+
+// MPI advances a non-blocking collective only inside MPI calls (OpenMPI has
+// no progress thread for them), so each bucket's start also advances the
+// buckets already in flight; a fixed table, so a step allocates nothing.
+class InFlight {
+ public:
+  void add(MPI_Request* r) {
+    if (count_ < table_.size()) table_[count_++] = r;
+  }
+  void remove(MPI_Request* r) {
+    for (std::size_t i = 0; i < count_; ++i)
+      if (table_[i] == r) {
+        table_[i] = table_[--count_];
+        return;
+      }
+  }
+  void advance() const {
+    for (std::size_t i = 0; i < count_; ++i) {
+      int done = 0;
+      MPI_Test(table_[i], &done, MPI_STATUS_IGNORE);  // a completed persistent request stays for its wait
+    }
+  }
+
+ private:
+  std::array<MPI_Request*, 64> table_{};
+  std::size_t count_ = 0;
+};
+
+InFlight& in_flight() {
+  static InFlight table;
+  return table;
 }
 
 // One bucket: a sum over the processes in place, then the division by their number.
@@ -49,10 +82,13 @@ class AllreduceBucket final : public Collective<T>::Bucket {
 #else
     MPI_Iallreduce(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(), &request_);
 #endif
+    in_flight().add(&request_);
+    in_flight().advance();
   }
   void wait() override {
     if (processes_ == 1) return;
     MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    in_flight().remove(&request_);
     const T scale = T(1) / T(processes_);
     for (std::size_t i = 0; i < size_; ++i) data_[i] *= scale;
   }
@@ -70,6 +106,9 @@ class AllreduceMean final : public Op<T>, public Collective<T> {
   explicit AllreduceMean(std::size_t bucket_bytes) : bucket_bytes_(bucket_bytes) {}
   std::string type() const override { return "allreduce_mean"; }
   std::string attributes() const override { return "bucket_bytes=" + std::to_string(bucket_bytes_); }
+  // Not pure: its value depends on the other processes' inputs too, so the
+  // compiler never folds it (a constant input may differ between processes).
+  OpTraits traits() const override { return {OpCode::opaque, false, false}; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     return in[0];

@@ -72,7 +72,8 @@ int size() {
 }
 
 void abort(const std::string& why) {
-  std::cerr << "graphnn: rank " << rank() << " of " << size() << ": " << why << std::endl;
+  const std::string line = "graphnn: rank " + std::to_string(rank()) + " of " + std::to_string(size()) + ": " + why + "\n";
+  std::cerr << line << std::flush;  // one write: the ranks' lines do not interleave
   MPI_Abort(communicator(), 1);
   std::abort();  // MPI_Abort does not return; this keeps [[noreturn]] honest
 }

@@ -1,5 +1,5 @@
 // Zero heap allocations per training step, counted by replacing malloc itself
-// (operator new, xtensor, libstdc++ and OpenBLAS all end up there).
+// (tests/alloc_counter.hpp).
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -11,56 +11,13 @@
 // allocating per run is what it does, so it is off for this suite.
 static const bool verify_off = (unsetenv("GRAPHNN_VERIFY_PASSES"), true);
 
-#if defined(__SANITIZE_ADDRESS__)
-#define GRAPHNN_COUNTS_ALLOCATIONS 0  // the sanitizer owns malloc
-#else
-#define GRAPHNN_COUNTS_ALLOCATIONS 1
-#include <cstddef>
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-}
-namespace {
-thread_local bool counting = false;
-long allocations = 0;
-void* counted(void* p) {
-  if (counting) ++allocations;
-  return p;
-}
-}  // namespace
-extern "C" {
-void* malloc(std::size_t n) { return counted(__libc_malloc(n)); }
-void* calloc(std::size_t n, std::size_t m) { return counted(__libc_calloc(n, m)); }
-void* realloc(void* p, std::size_t n) { return counted(__libc_realloc(p, n)); }
-void* aligned_alloc(std::size_t a, std::size_t n) { return counted(__libc_memalign(a, n)); }
-void* memalign(std::size_t a, std::size_t n) { return counted(__libc_memalign(a, n)); }
-int posix_memalign(void** out, std::size_t a, std::size_t n) {
-  *out = counted(__libc_memalign(a, n));
-  return *out ? 0 : 12;  // ENOMEM
-}
-}
-#endif
+#include "alloc_counter.hpp"
 
 namespace gn = graphnn;
 
 namespace {
 
-// Allocations made while `f` runs.
-template <class F>
-long allocations_during(F&& f) {
-#if GRAPHNN_COUNTS_ALLOCATIONS
-  allocations = 0;
-  counting = true;
-  f();
-  counting = false;
-  return allocations;
-#else
-  f();
-  return -1;
-#endif
-}
+using alloc_counter::allocations_during;
 
 template <class T>
 xt::xarray<T> random(std::mt19937& rng, std::vector<std::size_t> shape) {

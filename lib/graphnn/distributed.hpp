@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <string>
 
-#include "graphnn/config.hpp"
 #include "graphnn/data.hpp"
 #include "graphnn/session.hpp"
 

@@ -11,8 +11,7 @@
 #include "graphnn/ops.hpp"
 #include "graphnn/session.hpp"
 #include "graphnn/shape.hpp"
-#include "graphnn/config.hpp"
-#if GRAPHNN_HAVE_MPI
+#if defined(GRAPHNN_HAVE_MPI)  // set by graphnn's dependency and graphnn.pc when it is built with MPI
 #include "graphnn/allreduce.hpp"  // collectives for data-parallel training
 #endif
 // The training stack built on it.

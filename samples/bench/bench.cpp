@@ -52,13 +52,14 @@ struct Config {
   bool plan = false;  // --plan: print the compiled plan's summary (graph compiler) to stderr
   std::string fetch = "none";  // steady-state steps: "none" (run_targets) or "updates" (run, copying them out)
   std::string mode = "step";   // "fit": also time Sequential::fit on the same network and data
+  bool distributed = false;    // --distributed 1: under mpirun, --batch is the global batch, split over the ranks
 };
 
 const char* const usage_text =
     "usage: graphnn-bench [--workload a|b|c|d] [--layers 784,256,10] [--batch N] [--act relu|tanh|sigmoid]\n"
     "                     [--loss softmax_ce|mse] [--lr X] [--data textbook|sine|random] [--dtype float|double]\n"
     "                     [--steps N] [--reps R] [--warmup W] [--seed S] [--fetch none|updates] [--mode step|fit]\n"
-    "                     [--plan 1] (the compiled step's plan_summary on stderr)\n"
+    "                     [--plan 1] (the compiled step's plan_summary on stderr) [--distributed 1]\n"
     "Presets (explicit flags override them), as _common.py:\n"
     "  a  2,4,1 batch 2, relu, mse, lr 1e-5, the 4 textbook samples of seed 004\n"
     "  b  1,16,1 batch 32, tanh, mse, lr 0.05, y = sin(x)\n"
@@ -72,7 +73,10 @@ const char* const usage_text =
     "(shuffled, batch N, SGD), timed in repetitions interleaved with raw steps of an equal graph; adds\n"
     "fit_us_per_step_* and fit_over_raw (a fit of N/8 epochs, its final checkpoint included) and\n"
     "fit_marginal_* (the difference between fits of 2N/8 and N/8 epochs, per step).\n"
-    "Prints one JSON line.\n";
+    "--distributed 1 (under mpirun -np N): data-parallel, each rank its --batch/N rows of every batch, gradients\n"
+    "averaged by allreduce_mean; adds allreduce_us_per_step (the averaging alone), compute_us_per_step (the step\n"
+    "without it, all ranks busy) and hidden_share (the part of the allreduce time the step does not pay).\n"
+    "Prints one JSON line (rank 0 only).\n";
 
 [[noreturn]] void fail(const std::string& why) {
   std::cerr << "graphnn-bench: " << why << "\n" << usage_text;
@@ -151,6 +155,7 @@ Config parse(int argc, char** argv) {
     else if (flag == "--fetch") c.fetch = v;
     else if (flag == "--mode") c.mode = v;
     else if (flag == "--plan") c.plan = v != "0";
+    else if (flag == "--distributed") c.distributed = v != "0";
     else fail("unknown flag " + flag);
   }
   if (c.loss.empty()) c.loss = c.layers.back() > 1 ? "softmax_ce" : "mse";
@@ -220,7 +225,21 @@ struct Timing {
   std::vector<double> fit_marginal_us_per_step;
   std::vector<double> gemm_us_per_step;  // the step's GEMMs alone, one per repetition
   double loss_first = NAN, loss_last = NAN, minor_faults_per_step = 0;
+  int processes = 1;
+  std::vector<double> allreduce_us_per_step, compute_us_per_step;  // --distributed, one per repetition
 };
+
+// --distributed: rank r's rows [r b, (r + 1) b) of every batch, b = batch / ranks.
+template <class T>
+void shard(std::vector<xt::xarray<T>>& batches) {
+  const std::size_t ranks = std::size_t(gn::distributed::size()), r = std::size_t(gn::distributed::rank());
+  for (auto& a : batches) {
+    const std::size_t rows = a.shape()[0] / ranks, width = a.size() / a.shape()[0];
+    xt::xarray<T> part = xt::xarray<T>::from_shape({rows, width});
+    std::copy(a.data() + r * rows * width, a.data() + (r + 1) * rows * width, part.data());
+    a = std::move(part);
+  }
+}
 
 void gemm(bool ta, bool tb, int m, int n, int k, const float* a, const float* b, float* c) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
@@ -275,6 +294,10 @@ template <class T>
 Timing train(const Config& c) {
   std::vector<xt::xarray<T>> xs, ys;
   make_data(c, xs, ys);
+  if (c.distributed && c.batch % gn::distributed::size() != 0)
+    fail("--distributed: --batch " + std::to_string(c.batch) + " does not split over " +
+         std::to_string(gn::distributed::size()) + " ranks");
+  if (c.distributed) shard(xs), shard(ys);
 
   gn::Graph<T> g;
   auto x = g.placeholder("x", {gn::batch, c.layers.front()});
@@ -298,7 +321,8 @@ Timing train(const Config& c) {
   }
   auto loss = c.loss == "mse" ? gn::mse(h, y) : gn::softmax_cross_entropy(h, y);
 
-  const gn::Nodes<T> grads = gn::gradients(loss, params);
+  const gn::Nodes<T> local_grads = gn::gradients(loss, params);
+  const gn::Nodes<T> grads = c.distributed ? gn::distributed::average_gradients(local_grads) : local_grads;
   // Plain SGD as graphnn's optimizer builds it: one fused update node per variable
   // (for a weight whose gradient is a product, one accumulating GEMM).
   gn::SGD<T> sgd(c.lr);
@@ -308,6 +332,7 @@ Timing train(const Config& c) {
 
   gn::Session<T> s(g);
   sgd.prepare(s, 1, 0);  // the learning rate is constant: set it once
+  if (c.distributed) gn::distributed::broadcast_variables(s, params);
   std::vector<xt::xarray<T>> out;
   std::size_t i = 0;
   const std::size_t last = std::size_t(c.warmup) + std::size_t(c.reps) * std::size_t(c.steps) - 1;
@@ -367,10 +392,28 @@ Timing train(const Config& c) {
   };
 
   for (int k = 0; k < c.warmup; ++k) step();
-  GemmLimit<T> limit(c);
+  Config per_rank = c;
+  per_rank.batch = c.distributed ? c.batch / gn::distributed::size() : c.batch;
+  GemmLimit<T> limit(per_rank);
+  // --distributed: the same step without the averaging, and the averaging of
+  // the gradients' bytes alone (as buckets of the same size), each timed with all ranks busy.
+  gn::SGD<T> local_sgd(c.lr);
+  const gn::Nodes<T> local_updates = c.distributed ? local_sgd.build(params, local_grads) : gn::Nodes<T>{};
+  gn::Nodes<T> averaged;
+  for (const auto& p : params) averaged.push_back(c.distributed ? gn::distributed::average_gradients<T>({p})[0] : p);
+  if (c.distributed) local_sgd.prepare(s, 1, 0);
+  auto timed = [&](const gn::Nodes<T>& targets) {
+    gn::distributed::barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int k = 0; k < c.steps; ++k) s.run_targets(targets, {{x, xs[std::size_t(k) % xs.size()]}, {y, ys[std::size_t(k) % ys.size()]}});
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / c.steps;
+  };
+  t.processes = c.distributed ? gn::distributed::size() : 1;
+  if (c.distributed) timed(local_updates), timed(averaged);  // compiles their plans before the timing
   rusage before{}, after{};
   double raw_faults = 0;
   for (int r = 0; r < c.reps; ++r) {
+    gn::distributed::barrier();  // the ranks start each repetition together
     getrusage(RUSAGE_SELF, &before);
     const auto t0 = std::chrono::steady_clock::now();
     for (int k = 0; k < c.steps; ++k) step();
@@ -380,6 +423,7 @@ Timing train(const Config& c) {
     t.us_per_step.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / c.steps);
     t.gemm_us_per_step.push_back(limit.time_rep());  // interleaved, so all see the same machine
     if (model) time_fit();
+    if (c.distributed) t.compute_us_per_step.push_back(timed(local_updates)), t.allreduce_us_per_step.push_back(timed(averaged));
   }
   t.minor_faults_per_step = raw_faults / (double(c.reps) * c.steps);
   return t;
@@ -429,7 +473,19 @@ std::string fit_fields(const Timing& t, double raw_median) {
          ",\"fit_marginal_over_raw\":" + num(marginal / raw_median, 4);
 }
 
+// Samples per second at the global batch; with --distributed, the allreduce's
+// cost per step and the share of it hidden behind computation.
+std::string distributed_fields(const Config& c, const Timing& t, double median) {
+  std::string f = ",\"processes\":" + std::to_string(t.processes) + ",\"samples_per_s\":" + num(double(c.batch) / median * 1e6);
+  if (t.allreduce_us_per_step.empty()) return f;
+  const double ar = median_of(t.allreduce_us_per_step), compute = median_of(t.compute_us_per_step);
+  const double hidden = std::clamp((compute + ar - median) / ar, 0.0, 1.0);
+  return f + ",\"allreduce_us_per_step\":" + num(ar) + ",\"compute_us_per_step\":" + num(compute) +
+         ",\"hidden_share\":" + num(hidden, 4);
+}
+
 void report(const Config& c, const Timing& t) {
+  if (gn::distributed::rank() != 0) return;  // --distributed: rank 0 speaks for the job
   std::vector<double> sorted = t.us_per_step;
   std::sort(sorted.begin(), sorted.end());
   const double median = median_of(t.us_per_step);
@@ -452,7 +508,7 @@ void report(const Config& c, const Timing& t) {
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
     << fit_fields(t, median) << ",\"gemm_limit_us_median\":" << num(limit) << ",\"limit_over_step\":" << num(limit / median, 4)
-    << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
+    << distributed_fields(c, t, median) << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
     << ",\"peak_rss_mb\":" << num(double(ru.ru_maxrss) / 1024.0) << ",\"loss_first\":" << num(t.loss_first, 17)
     << ",\"loss_last\":" << num(t.loss_last, 17)
     << ",\"loss_finite\":" << (std::isfinite(t.loss_last) ? "true" : "false")

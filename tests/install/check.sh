@@ -51,6 +51,11 @@ pkgconfig_way() {
   fi
   local flags
   flags=$("${pkg[@]}" --cflags --libs graphnn)
+  # Built with MPI (data-parallel training): graphnn.pc must bring OpenMPI's flags too.
+  if grep -q GRAPHNN_HAVE_MPI "$pc" && ! "${pkg[@]}" --print-requires graphnn | grep -q '^ompi'; then
+    echo "install check: graphnn.pc defines GRAPHNN_HAVE_MPI but does not require OpenMPI (ompi-cxx)"
+    return 1
+  fi
   # shellcheck disable=SC2086  # pkg-config output is a list of flags
   step "g++ prog.cpp \$(pkg-config --cflags --libs graphnn)" \
     g++ -std=c++17 "$repo/tests/install/consumer/prog.cpp" $flags -Wl,-rpath,"$libdir" -o "$work/prog" || return 1
