@@ -237,7 +237,7 @@ gn::ElementwiseFn<double> threads_replaced(int t) {
 }  // namespace
 
 TEST_CASE("custom op registry: defining and looking up from several threads") {
-  constexpr int kThreads = 4, kOps = 300;
+  constexpr int kThreads = 8, kOps = 3000;  // enough that the unlocked map crashed or misread 2 runs in 3
   std::vector<std::thread> threads;
   std::vector<const gn::Op<double>*> shared(kThreads);
   std::atomic<int> wrong{0};
@@ -263,7 +263,7 @@ TEST_CASE("custom op registry: defining and looking up from several threads") {
   CHECK(wrong.load() == 0);
   for (int t = 1; t < kThreads; ++t) CHECK(shared[t] == shared[0]);
   for (int t = 0; t < kThreads; ++t)
-    for (int i = 0; i < kOps; i += 37) CHECK(gn::find_elementwise<double>("threads_" + std::to_string(t) + "_" + std::to_string(i)));
+    for (int i = 0; i < kOps; i += 371) CHECK(gn::find_elementwise<double>("threads_" + std::to_string(t) + "_" + std::to_string(i)));
   // every op still computes its function
   gn::Graph<double> g;
   auto x = g.variable("x", Arr{3.0});
