@@ -15,6 +15,8 @@
 // An op whose gradient is built from graph ops is a subclass of Op<T>; see
 // ops/activations.cpp and the README ("Adding an op").
 #include <array>
+#include <deque>
+#include <mutex>
 #include <type_traits>
 #include <typeinfo>
 #include <functional>
@@ -175,36 +177,89 @@ class LossFn {
 
 // What defining a custom op under a name that is taken does.
 enum class Redefine {
-  refuse,   // throw, unless it is the same function again (the same lambda type)
-  replace,  // the new definition wins
+  refuse,   // throw, unless it is the same functions again: then the op defined first is returned
+  replace,  // the new definition wins (handles made before keep the op they were made with)
 };
+
+// True for the name of a built-in op or of a built-in activation or loss
+// ("relu", "sigmoid", "matmul", "identity", "cross_entropy", ...): a custom op
+// may not take one, since models, set_classifier and set_loss find ops by name.
+bool is_builtin_op_name(const std::string& name);
 
 namespace custom_detail {
 
+// One definition: the callable, and what identifies the functions that made it.
+template <class Fn>
+struct Definition {
+  Fn fn;
+  std::string functions;
+};
+
+// Guards every registry below: ops may be defined and looked up from several threads.
+std::mutex& registry_mutex();
+
 // Custom ops by name, so a saved model that uses one can find it again when
-// loaded; each entry keeps the type of the functions that defined it.
+// loaded. A Definition is never changed or freed once made (a replacement is a
+// new one), so a pointer that find returned stays valid and unchanged while
+// another thread redefines the name.
 template <class T, class Fn>
-std::map<std::string, std::pair<Fn, std::string>>& registry() {
-  static std::map<std::string, std::pair<Fn, std::string>> r;
+std::map<std::string, const Definition<Fn>*>& registry() {
+  static std::map<std::string, const Definition<Fn>*> r;
   return r;
 }
-
 template <class T, class Fn>
-void define(const char* what, const std::string& name, const Fn& fn, const std::string& functions, Redefine redefine) {
+const Definition<Fn>* keep(Definition<Fn> d) {  // call with registry_mutex() held
+  static std::deque<Definition<Fn>> all;
+  all.push_back(std::move(d));
+  return &all.back();
+}
+
+unsigned long next_incomparable();  // a fresh number, for functions whose captures cannot be compared
+
+// What makes two definitions "the same functions": the closure's type (one per
+// lambda expression, so the same lambda again, not a copy of its text), and
+// its captured values when they can be compared as bytes (a captured double,
+// a reference). Closures holding something else (a std::vector) are never the
+// same as another; redefining such an op needs Redefine::replace.
+template <class F>
+std::string identity_of(const F& f) {
+  std::string id = typeid(F).name();
+  if constexpr (std::is_empty_v<F>) {
+    return id;
+  } else if constexpr (std::is_trivially_copyable_v<F>) {
+    return id + ":" + std::string(reinterpret_cast<const char*>(&f), sizeof(F));
+  } else {
+    return id + ":#" + std::to_string(next_incomparable());
+  }
+}
+
+// Registers `fn` under `name` and returns the op the name now stands for.
+template <class T, class Fn>
+Fn define(const char* what, const std::string& name, Fn fn, std::string functions, Redefine redefine) {
   if (name.empty()) throw Error(std::string(what) + ": a custom op needs a name");
+  if (is_builtin_op_name(name))
+    throw Error(std::string(what) + ": '" + name + "' is the name of a built-in op; give the custom op a name of " +
+                "its own (a model or set_classifier/set_loss would otherwise find one in place of the other)");
+  std::lock_guard<std::mutex> lock(registry_mutex());
   auto& r = registry<T, Fn>();
   auto it = r.find(name);
-  if (it != r.end() && it->second.second != functions && redefine == Redefine::refuse)
-    throw Error(std::string(what) + ": a custom op named '" + name + "' is already defined by other functions; " +
-                "pass gn::Redefine::replace to replace it");
-  r.insert_or_assign(name, std::make_pair(fn, functions));
+  if (it != r.end() && redefine == Redefine::refuse) {
+    if (it->second->functions == functions) return it->second->fn;
+    throw Error(std::string(what) + ": a custom op named '" + name + "' is already defined by other functions " +
+                "(or by a lambda whose captured values differ or cannot be compared); pass gn::Redefine::replace " +
+                "to replace it");
+  }
+  const Definition<Fn>* d = keep<T, Fn>({std::move(fn), std::move(functions)});
+  r[name] = d;
+  return d->fn;
 }
 
 template <class T, class Fn>
 const Fn* find(const std::string& name) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
   auto& r = registry<T, Fn>();
   auto it = r.find(name);
-  return it == r.end() ? nullptr : &it->second.first;
+  return it == r.end() ? nullptr : &it->second->fn;
 }
 
 }  // namespace custom_detail
@@ -279,8 +334,9 @@ ElementwiseFn<T> elementwise(const std::string& name, F forward, DF derivative, 
                                                     nullptr);
   ElementwiseFn<T> fn(
       std::make_shared<const CustomUnaryOp<T>>(name, custom_detail::unary_kernel<T, F, false>(forward), d));
-  custom_detail::define<T>("elementwise", name, fn, std::string(typeid(F).name()) + typeid(DF).name(), redefine);
-  return fn;
+  return custom_detail::define<T>("elementwise", name, std::move(fn),
+                                  custom_detail::identity_of(forward) + "|" + custom_detail::identity_of(derivative),
+                                  redefine);
 }
 
 // f(a, y) and df/da on xtensor expressions or on scalars.
@@ -296,8 +352,8 @@ LossFn<T> custom_loss(const std::string& name, F f, DF df_da, Redefine redefine 
   };
   auto d = std::make_shared<const CustomBinaryOp<T>>(name + "'", derivative);
   LossFn<T> fn(std::make_shared<const CustomLossOp<T>>(name, sum, d));
-  custom_detail::define<T>("custom_loss", name, fn, std::string(typeid(F).name()) + typeid(DF).name(), redefine);
-  return fn;
+  return custom_detail::define<T>("custom_loss", name, std::move(fn),
+                                  custom_detail::identity_of(f) + "|" + custom_detail::identity_of(df_da), redefine);
 }
 
 }  // namespace graphnn
