@@ -34,8 +34,11 @@ bool is_builtin_op_name(const std::string& name) {
       "mse", "binary_cross_entropy", "binary_cross_entropy_grad", "sigmoid_cross_entropy", "softmax_cross_entropy",
       "sparse_softmax_cross_entropy", "one_hot", "cross_entropy",
       // state: assignment, optimizer updates, dropout, fusion
-      "assign", "assign_add", "assign_sub", "apply_sgd", "apply_adam", "apply_rmsprop", "dropout", "dropout_mask",
-      "fused"};
+      "assign", "assign_add", "assign_sub", "apply_sgd", "apply_adam", "apply_adamw", "apply_rmsprop", "dropout", "dropout_mask",
+      "fused",
+      // convolutional networks and data parallelism
+      "conv2d", "conv2d_backprop_input", "conv2d_backprop_filter", "max_pool2d", "max_pool2d_grad",
+      "max_pool2d_select", "avg_pool2d", "avg_pool2d_grad", "batch_norm", "flatten", "allreduce_mean"};
   return names.count(name) != 0;
 }
 
