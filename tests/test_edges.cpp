@@ -232,7 +232,9 @@ TEST_CASE("gradient check (float64): clip, maximum and pow away from their kinks
 
 TEST_CASE_TEMPLATE("fit, evaluate and predict reject non-finite data, naming row and column", T, float, double) {
   const T nan = kNaN<T>, inf = std::numeric_limits<T>::infinity();
-  const auto [x, y] = data<T>(40);
+  const auto x_y = data<T>(40);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<T> m = regressor<T>();
   m.fit(x, y, quiet(1, 8));
   const auto before = weights(m);
@@ -247,7 +249,9 @@ TEST_CASE_TEMPLATE("fit, evaluate and predict reject non-finite data, naming row
   CHECK_ERROR(m.fit(x, bad_y, quiet(1, 8)), "fit: y has a non-finite value (-inf) at row 3, column 0");
 
   // validation data, given or split off (the row is the caller's, before any shuffle)
-  const auto [vx, vy] = data<T>(10);
+  const auto vx_vy = data<T>(10);
+  const auto& vx = std::get<0>(vx_vy);  // not a structured binding: clang 14 cannot capture one
+  const auto& vy = std::get<1>(vx_vy);
   A<T> bad_vx = vx;
   bad_vx(7, 1) = nan;
   CHECK_ERROR(m.fit(x, y, bad_vx, vy, quiet(1, 8)), "fit: validation_x has a non-finite value (nan) at row 7, column 1");
@@ -276,10 +280,14 @@ TEST_CASE_TEMPLATE("fit, evaluate and predict reject non-finite data, naming row
 }
 
 TEST_CASE_TEMPLATE("the non-finite check finds a value in any block, first, last or alone", T, float, double) {
-  const auto [x, y] = data<T>(1500);  // 4500 values: several blocks of the scan
+  const auto x_y = data<T>(1500);  // 4500 values: several blocks of the scan
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<T> m = regressor<T>();
   const std::pair<std::size_t, std::size_t> where[] = {{0, 0}, {341, 1}, {342, 0}, {1023, 2}, {1499, 2}};
-  for (const auto& [r, c] : where) {
+  for (const auto& r_c : where) {
+    const auto& r = std::get<0>(r_c);  // not a structured binding: clang 14 cannot capture one
+    const auto& c = std::get<1>(r_c);
     A<T> bad = x;
     bad(r, c) = -std::numeric_limits<T>::infinity();
     CHECK_ERROR(m.predict(bad), "predict: x has a non-finite value (-inf) at row " + std::to_string(r) + ", column " +
@@ -301,7 +309,9 @@ TEST_CASE_TEMPLATE("the non-finite check finds a value in any block, first, last
 }
 
 TEST_CASE("NaN guard: with finite data a non-finite loss is reported as divergence, with the step and last loss") {
-  const auto [x0, y] = data<double>(32);
+  const auto x0_y = data<double>(32);
+  const auto& x0 = std::get<0>(x0_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x0_y);
   const Arr x = x0 * 3.0;
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(3, 1));
@@ -334,7 +344,9 @@ TEST_CASE("NaN guard: with finite data a non-finite loss is reported as divergen
 }
 
 TEST_CASE("NaN guard: divergence before the first checkpoint reports the loss of the weights before fit") {
-  const auto [x, y] = data<double>(32);
+  const auto x_y = data<double>(32);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = regressor<double>();
   m.fit(x, y, quiet(2, 8));
   const double start = m.evaluate(x, y).loss;

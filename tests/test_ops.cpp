@@ -189,7 +189,8 @@ TEST_CASE("forward: tanh and exp within 4 ulp over a sweep, float and double") {
 TEST_CASE("forward: binary ops broadcast like numpy") {
   Rng rng(12);
   for (const auto& [da, db] : broadcast_cases(rng)) {
-    INFO("shapes " << gn::to_string(gn::Dims(da)) << " and " << gn::to_string(gn::Dims(db)));
+    const auto &dims_a = da, &dims_b = db;  // INFO captures; clang 14 cannot capture structured bindings
+    INFO("shapes " << gn::to_string(gn::Dims(dims_a)) << " and " << gn::to_string(gn::Dims(dims_b)));
     const Arr a = test::random(rng, da), b = test::random_away(rng, db, 0.3, 2.0);
     CHECK_CLOSE(eval({a, b}, [](V v) { return v[0] + v[1]; }), Arr(a + b), 0);
     CHECK_CLOSE(eval({a, b}, [](V v) { return v[0] - v[1]; }), Arr(a - b), 0);
@@ -309,8 +310,9 @@ TEST_CASE("kit: the small-product loops with alpha and beta, C unread when beta 
         const Arr want = k == 0 ? kept : Arr(alpha * matmul_ref(a, b, ta, tb) + kept);
         gn::small_gemm::multiply<double>({ta, tb, m, n, k, ta ? m : k, tb ? k : n}, alpha, a.data(), b.data(), beta,
                                          c.data());
-        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha
-                      << " beta " << beta);
+        const double alpha_ = alpha, beta_ = beta;  // INFO captures; clang 14 cannot capture structured bindings
+        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha_
+                      << " beta " << beta_);
         CHECK_CLOSE(c, want, 1e-14);
       }
 }
@@ -352,8 +354,9 @@ void check_small_product_classes(T tolerance) {
         for (T& v : c) v = beta == 0 ? std::numeric_limits<T>::quiet_NaN() : T(test::uniform(rng, -1, 1));
         const std::vector<double> want = naive_product(d, alpha, a, b, beta, c);
         gn::small_gemm::multiply<T>(d, T(alpha), a.data(), b.data(), T(beta), c.data());
-        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha
-                      << " beta " << beta);
+        const double alpha_ = alpha, beta_ = beta;  // INFO captures; clang 14 cannot capture structured bindings
+        INFO("m n k " << m << " " << n << " " << k << ", ta " << ta << " tb " << tb << ", alpha " << alpha_
+                      << " beta " << beta_);
         double worst = 0;
         for (std::size_t e = 0; e < c.size(); ++e) {
           const double diff = std::abs(double(c[e]) - want[e]);

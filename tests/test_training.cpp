@@ -263,8 +263,12 @@ TEST_CASE_TEMPLATE("seed 001, classification: softmax model saved and loaded pre
 }
 
 TEST_CASE("seed 001: explicit validation data is used as given") {
-  const auto [x, y] = surface(120, 3);
-  const auto [vx, vy] = surface(40, 4);
+  const auto x_y = surface(120, 3);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
+  const auto vx_vy = surface(40, 4);
+  const auto& vx = std::get<0>(vx_vy);  // not a structured binding: clang 14 cannot capture one
+  const auto& vy = std::get<1>(vx_vy);
   gn::Sequential<double> m = small_regressor<double>(5);
   const gn::History h = m.fit(x, y, vx, vy, quiet(20, 16));
   REQUIRE(h.size() == 20);
@@ -379,7 +383,9 @@ TEST_CASE("seed 000: custom activation, classifier and loss train, and round-tri
 
 TEST_CASE("loading a model whose custom op is not registered names the op") {
   TempDir dir;
-  const auto [x, y] = two_blobs();
+  const auto x_y = two_blobs();
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   auto softsign = [](const auto& z) { return z / (1.0 + xt::abs(z)); };
   auto dsoftsign = [](const auto& z) { return 1.0 / xt::square(1.0 + xt::abs(z)); };
   auto act = gn::elementwise<double>("never_registered_act", softsign, dsoftsign);
@@ -566,7 +572,9 @@ TEST_CASE("fit prints one log line per checkpoint, and writes them to a CSV file
 // The NaN guard -----------------------------------------------------------
 
 TEST_CASE("NaN guard: a diverging fit throws and restores the weights of the last good checkpoint") {
-  const auto [xs, y] = surface(32, 6);
+  const auto xs_y = surface(32, 6);
+  const auto& xs = std::get<0>(xs_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(xs_y);
   const Arr x = xs * 3.0;  // larger inputs: a steep loss
   auto make = [] {
     gn::Sequential<double> m;
@@ -597,7 +605,9 @@ TEST_CASE("NaN guard: a diverging fit throws and restores the weights of the las
 }
 
 TEST_CASE("NaN guard: divergence at the first checkpoint restores the weights from before fit") {
-  const auto [x, y] = surface(32, 6);
+  const auto x_y = surface(32, 6);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(4);
   m.fit(x, y, quiet(3, 8));
   const auto before = weights(m);
@@ -730,7 +740,9 @@ TEST_CASE("initialisers: ranges and spreads") {
 // Input errors --------------------------------------------------------------
 
 TEST_CASE("wrong feature counts are reported, and the model stays usable") {
-  const auto [x2, y] = surface(20, 1);
+  const auto x2_y = surface(20, 1);
+  const auto& x2 = std::get<0>(x2_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x2_y);
   const Arr x3 = xt::ones<double>({20, 3});
   SUBCASE("before the model is built") {
     gn::Sequential<double> m = small_regressor<double>(1);
@@ -749,7 +761,9 @@ TEST_CASE("wrong feature counts are reported, and the model stays usable") {
 }
 
 TEST_CASE("labels of the wrong shape are reported, and the model stays usable") {
-  const auto [x, y] = surface(20, 1);
+  const auto x_y = surface(20, 1);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);  // Adam: optimizer state per variable
   m.fit(x, y, quiet(1, 4));
   CHECK_ERROR(m.fit(x, Arr(xt::zeros<double>({19, 1})), quiet(1, 4)), "fit: 20 input rows but 19 label rows");
@@ -764,7 +778,9 @@ TEST_CASE("labels of the wrong shape are reported, and the model stays usable") 
 }
 
 TEST_CASE("empty data, batch_size 0 and validation_fraction out of range") {
-  const auto [x, y] = surface(20, 1);
+  const auto x_y = surface(20, 1);
+  const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   const Arr none = xt::zeros<double>({0, 2});
   CHECK_ERROR(m.fit(none, Arr(xt::zeros<double>({0, 1}))), "fit: no rows");
@@ -782,7 +798,9 @@ TEST_CASE("empty data, batch_size 0 and validation_fraction out of range") {
 }
 
 TEST_CASE("configuration errors: names, combinations, configuring after build") {
-  const auto [x, ids] = three_blobs();
+  const auto x_ids = three_blobs();
+  const auto& x = std::get<0>(x_ids);  // not a structured binding: clang 14 cannot capture one
+  const auto& ids = std::get<1>(x_ids);
   CHECK_ERROR(gn::Activation<double>("swish"), "unknown activation 'swish'");
   gn::Sequential<double> m;
   CHECK_ERROR(m.set_loss("hinge"), "set_loss: unknown loss 'hinge'");

@@ -2,6 +2,8 @@
 // `fit` on batches and `predict` on requests of ever different row counts,
 // printing the process's resident memory as it goes. Its memory must level
 // off: each session keeps a bounded number of plans (SessionOptions::plan_cache_size).
+#include <unistd.h>
+
 #include <graphnn/graphnn.hpp>
 
 #include <chrono>
