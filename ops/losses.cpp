@@ -84,7 +84,8 @@ constexpr T kProbabilityEps = std::is_same_v<T, float> ? T(1e-7) : T(1e-12);
 template <class T> Node<T> bce_grad(const Node<T>& p, const Node<T>& y);
 
 // d/dp of -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps]:
-// (p - y) / (p (1 - p)) inside, 0 where clipped. Its own gradient (second
+// (p - y) / (p (1 - p)) inside, 0 where clipped, NaN where p or y is NaN (a
+// NaN probability is bad data, never a clipped one). Its own gradient (second
 // order) with q = p (1 - p): d/dp = (1 - f (1 - 2p)) / q, d/dy = -1 / q.
 template <class T>
 struct BceGrad {
@@ -92,6 +93,7 @@ struct BceGrad {
   static constexpr OpCode code = OpCode::binary_cross_entropy_grad;
   T f(T p, T y) const {
     const T eps = kProbabilityEps<T>;
+    if (std::isnan(p) || std::isnan(y)) return p + y;
     if (!(p > eps && p < T(1) - eps)) return T(0);
     return (p - y) / (p * (T(1) - p));
   }

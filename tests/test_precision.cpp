@@ -10,6 +10,7 @@
 #include "test_util.hpp"
 
 #include <cfloat>
+#include <limits>
 #include <functional>
 
 using test::Arr;
@@ -280,4 +281,64 @@ TEST_CASE("float sums over many rows keep their digits: sum_to and the bias grad
   compare("bias add over 4096 rows", {a, bias}, {0.5, 0.5}, [](const auto& v) { return v[0] + v[1]; });
   const Arr wide = positive(rng, {700, 300}, 0.5, 1.5), wide_bias = values(rng, {300}, 0.1, 1);  // more columns than one block
   compare("bias add over 700 rows of 300", {wide, wide_bias}, {0.5, 0.5}, [](const auto& v) { return v[0] + v[1]; });
+}
+
+namespace {
+
+// 1 where `a` is NaN, else 0.
+Arr nan_mask(const Arr& a) {
+  Arr m = xt::zeros<double>(a.shape());
+  for (std::size_t i = 0; i < a.size(); ++i) m.flat(i) = std::isnan(a.flat(i)) ? 1 : 0;
+  return m;
+}
+
+// The NaN pattern of f's output and of the gradient for input 0, in float and
+// in double, against PyTorch's (torch 2, same inputs, sum of the output backward).
+template <class F>
+void check_nan(const std::string& op, const std::vector<Arr>& inputs, const Arr& output_nan, const Arr& gradient_nan,
+               const F& f) {
+  for (const auto& got : {evaluate<float>(inputs, f, true), evaluate<double>(inputs, f, true)}) {
+    INFO(op << " output " << got[0] << ", gradient " << got[1]);
+    CHECK(nan_mask(got[0]) == output_nan);
+    CHECK(nan_mask(got[1]) == gradient_nan);
+  }
+}
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+}  // namespace
+
+TEST_CASE("NaN goes through the softmax family, the reductions and the losses as in PyTorch") {
+  const Arr x = Arr{{kNaN, 1, 2}, {0, 1, 2}};
+  const Arr row_nan = Arr{{1, 1, 1}, {0, 0, 0}}, none = xt::zeros<double>({2, 3}), first = Arr{{1, 0, 0}, {0, 0, 0}};
+  check_nan("softmax", {x}, row_nan, row_nan, [](const auto& v) { return gn::softmax(v[0]); });
+  check_nan("log_softmax", {x}, row_nan, row_nan, [](const auto& v) { return gn::log_softmax(v[0]); });
+  check_nan("reduce_sum", {x}, Arr(1.0), none, [](const auto& v) { return gn::reduce_sum(v[0]); });
+  check_nan("reduce_mean", {x}, Arr(1.0), none, [](const auto& v) { return gn::reduce_mean(v[0]); });
+  check_nan("reduce_sum axis 1", {x}, Arr{1, 0}, none, [](const auto& v) { return gn::reduce_sum(v[0], 1); });
+  check_nan("reduce_mean axis 0", {x}, Arr{1, 0, 0}, none, [](const auto& v) { return gn::reduce_mean(v[0], 0); });
+  check_nan("sum_to", {x, Arr{1, 1, 1}}, Arr{1, 0, 0}, none, [](const auto& v) { return gn::sum_to(v[0], v[1]); });
+  const Arr onehot = Arr{{1, 0, 0}, {0, 0, 1}}, ids = Arr{0, 2};
+  check_nan("softmax_cross_entropy", {x, onehot}, Arr(1.0), row_nan,
+            [](const auto& v) { return gn::softmax_cross_entropy(v[0], v[1]); });
+  check_nan("sparse_softmax_cross_entropy", {x, ids}, Arr(1.0), row_nan,
+            [](const auto& v) { return gn::sparse_softmax_cross_entropy(v[0], v[1]); });
+  const Arr y = Arr{{1, 0, 1}, {0, 1, 0}};
+  check_nan("mse", {x, y}, Arr(1.0), first, [](const auto& v) { return gn::mse(v[0], v[1]); });
+  check_nan("sigmoid_cross_entropy", {x, y}, Arr(1.0), first,
+            [](const auto& v) { return gn::sigmoid_cross_entropy(v[0], v[1]); });
+}
+
+TEST_CASE("binary_cross_entropy: a NaN probability or target gives a NaN loss and gradient, never a clipped 0") {
+  // PyTorch refuses a NaN probability with an error; its gradient formula keeps the NaN, as graphnn does.
+  // Probabilities 1 and 0 are clipped (gradient 0): the NaN must win there too.
+  const Arr p = Arr{kNaN, 0.3, 1.0, 0.0}, y = Arr{1, 0, 0, 1};
+  check_nan("binary_cross_entropy (NaN p)", {p, y}, Arr(1.0), Arr{1, 0, 0, 0},
+            [](const auto& v) { return gn::binary_cross_entropy(v[0], v[1]); });
+  check_nan("binary_cross_entropy (NaN y at clipped p)", {Arr{0.5, 0.3, 1.0, 0.0}, Arr{1, 0, kNaN, 1}}, Arr(1.0),
+            Arr{0, 0, 1, 0}, [](const auto& v) { return gn::binary_cross_entropy(v[0], v[1]); });
+  // the second-order gradient keeps it too
+  check_nan("gradient of binary_cross_entropy", {p, y}, Arr{1, 0, 0, 0}, Arr{1, 0, 0, 0}, [](const auto& v) {
+    return gn::gradients(gn::binary_cross_entropy(v[0], v[1]), {v[0]})[0];
+  });
 }
