@@ -85,7 +85,8 @@ constexpr T kProbabilityEps = std::is_same_v<T, float> ? T(1e-7) : T(1e-12);
 template <class T> Node<T> bce_grad(const Node<T>& p, const Node<T>& y);
 
 // d/dp of -(y log p + (1 - y) log(1 - p)) with p clipped to [eps, 1 - eps]:
-// (p - y) / (p (1 - p)) inside, 0 where clipped. Its own gradient (second
+// (p - y) / (p (1 - p)) inside, 0 where clipped, NaN where p or y is NaN (a
+// NaN probability is bad data, never a clipped one). Its own gradient (second
 // order) with q = p (1 - p): d/dp = (1 - f (1 - 2p)) / q, d/dy = -1 / q.
 template <class T>
 struct BceGrad {
@@ -93,6 +94,7 @@ struct BceGrad {
   static constexpr OpCode code = OpCode::binary_cross_entropy_grad;
   T f(T p, T y) const {
     const T eps = kProbabilityEps<T>;
+    if (std::isnan(p) || std::isnan(y)) return p + y;
     if (!(p > eps && p < T(1) - eps)) return T(0);
     return (p - y) / (p * (T(1) - p));
   }
@@ -154,9 +156,10 @@ class SoftmaxCrossEntropy final : public Op<T> {
     const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
     const T *z = in[0]->data, *y = in[1]->data;
     double total = 0;
-    vmath::for_each_log_sum_exp(z, rows, c, [z, y, c, &total](std::size_t r, T lse) {
+    // -log_softmax = log_sum - (z - m): the large logit cancels in z - m before any rounding
+    vmath::for_each_log_sum_exp(z, rows, c, [z, y, c, &total](std::size_t r, T m, double log_sum) {
       double row = 0;  // a local sum: `total` in memory would be stored and reloaded per element
-      for (std::size_t j = r * c; j < (r + 1) * c; ++j) row += y[j] * (lse - z[j]);
+      for (std::size_t j = r * c; j < (r + 1) * c; ++j) row += double(y[j]) * (log_sum - double(z[j] - m));
       total += row;
     });
     out.data[0] = static_cast<T>(total / static_cast<double>(rows));
@@ -183,8 +186,8 @@ class SparseSoftmaxCrossEntropy final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const std::size_t rows = in[0]->dims[0], c = in[0]->dims[1];
     double total = 0;
-    vmath::for_each_log_sum_exp(in[0]->data, rows, c, [&](std::size_t r, T lse) {
-      total += lse - in[0]->data[r * c + class_index(in[1]->data[r], c, r, type())];
+    vmath::for_each_log_sum_exp(in[0]->data, rows, c, [&](std::size_t r, T m, double log_sum) {
+      total += log_sum - double(in[0]->data[r * c + class_index(in[1]->data[r], c, r, type())] - m);
     });
     out.data[0] = static_cast<T>(total / static_cast<double>(rows));
   }

@@ -1,5 +1,7 @@
 // softmax and log_softmax over the last axis, computed from x - max(x) so
-// no exponent overflows (logits of ±1000 give exact 0/1, never NaN).
+// no exponent overflows (logits of ±1000 give exact 0/1, never NaN), and
+// log_softmax as (x - max) - log(sum): the large logit cancels exactly before
+// any rounding, so float stays within a few ulp at logits of ±1000.
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -23,8 +25,9 @@ class Softmax final : public Op<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const std::size_t c = in[0]->dims.back();
     if (log_) {  // y may be x: row r is written after its log-sum-exp is taken
-      vmath::for_each_log_sum_exp(in[0]->data, out.size / c, c, [&](std::size_t r, T lse) {
-        for (std::size_t j = r * c; j < (r + 1) * c; ++j) out.data[j] = in[0]->data[j] - lse;
+      vmath::for_each_log_sum_exp(in[0]->data, out.size / c, c, [&](std::size_t r, T m, double log_sum) {
+        for (std::size_t j = r * c; j < (r + 1) * c; ++j)
+          out.data[j] = static_cast<T>(double(in[0]->data[j] - m) - log_sum);
       });
       return;
     }
@@ -35,9 +38,9 @@ class Softmax final : public Op<T> {
       for (std::size_t j = 1; j < c; ++j) m = std::max(m, x[j]);
       for (std::size_t j = 0; j < c; ++j) y[j] = x[j] - m;  // y may be x: y[j] is written after x[j] is read
       vmath::exp(y, y, c);
-      T sum = 0;
+      double sum = 0;  // float terms summed without float rounding
       for (std::size_t j = 0; j < c; ++j) sum += y[j];
-      const T inv = T(1) / sum;
+      const T inv = static_cast<T>(1.0 / sum);
       for (std::size_t j = 0; j < c; ++j) y[j] *= inv;
     }
   }

@@ -121,12 +121,13 @@ inline void log(const T* x, T* y, std::size_t n) {
 #endif
 
 // sum_j exp(x[j] - shift), the exponentials vectorised through a stack block
-// (no allocation; the same path for every element, as above).
+// (no allocation; the same path for every element, as above), summed in
+// double: float terms add up without the float rounding of a running sum.
 template <class T>
-inline T exp_sum(const T* x, std::size_t n, T shift) {
+inline double exp_sum(const T* x, std::size_t n, T shift) {
   constexpr std::size_t block = 64;
   T e[block];
-  T sum = 0;
+  double sum = 0;
   for (std::size_t i0 = 0; i0 < n; i0 += block) {
     const std::size_t m = n - i0 < block ? n - i0 : block;
     for (std::size_t j = 0; j < m; ++j) e[j] = x[i0 + j] - shift;
@@ -136,10 +137,13 @@ inline T exp_sum(const T* x, std::size_t n, T shift) {
   return sum;
 }
 
-// f(r, lse_r) for each row r of a row-major [rows, c] array, in order, where
-// lse_r = m + log(sum_j exp(x[r, j] - m)) with m the row's maximum (no
-// overflow). Short rows are batched so the exps and logs run over whole
-// vectors; each row's sum is taken in the same order as exp_sum's.
+// f(r, m_r, log_r) for each row r of a row-major [rows, c] array, in order,
+// where m_r is the row's maximum and log_r = log(sum_j exp(x[r, j] - m_r)) (no
+// overflow), in double: the log-sum-exp is m_r + log_r, but a caller computes
+// from the shifted logits x - m_r and log_r, so the rounding at the logits'
+// magnitude (6e-5 at 1000 in float) never enters a result. Short rows are
+// batched so the exps and logs run over whole vectors; each row's sum is taken
+// in the same order as exp_sum's.
 template <class T, class F>
 inline void for_each_log_sum_exp(const T* x, std::size_t rows, std::size_t c, F&& f) {
   constexpr std::size_t block = 256;
@@ -152,12 +156,13 @@ inline void for_each_log_sum_exp(const T* x, std::size_t rows, std::size_t c, F&
     for (std::size_t r = 0; r < rows; ++r) {
       const T* row = x + r * c;
       const T m = c ? row_max(row) : T(0);
-      f(r, m + std::log(exp_sum(row, c, m)));
+      f(r, m, std::log(exp_sum(row, c, m)));
     }
     return;
   }
   const std::size_t group = block / c;
-  T e[block], m[block], s[block];
+  T e[block], m[block];
+  double s[block];
   for (std::size_t r0 = 0; r0 < rows; r0 += group) {
     const std::size_t g = rows - r0 < group ? rows - r0 : group;
     for (std::size_t r = 0; r < g; ++r) {
@@ -167,12 +172,12 @@ inline void for_each_log_sum_exp(const T* x, std::size_t rows, std::size_t c, F&
     }
     exp(e, e, g * c);
     for (std::size_t r = 0; r < g; ++r) {
-      T sum = 0;
+      double sum = 0;
       for (std::size_t j = 0; j < c; ++j) sum += e[r * c + j];
       s[r] = sum;
     }
     log(s, s, g);
-    for (std::size_t r = 0; r < g; ++r) f(r0 + r, m[r] + s[r]);
+    for (std::size_t r = 0; r < g; ++r) f(r0 + r, m[r], s[r]);
   }
 }
 
