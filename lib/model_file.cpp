@@ -69,12 +69,12 @@ void check_weights_present(const std::vector<std::shared_ptr<Layer<T>>>& layers,
 template <class T>
 void read_architecture(ByteReader& r, const std::string& path, ModelGraph<T>& m) {
   const std::size_t features = r.u64();
-  const std::uint32_t layer_count = r.u32();
-  for (std::uint32_t i = 0; i < layer_count; ++i) {
+  const std::size_t layer_count = r.count(8, "layer");  // each: kind (4 + n), setting count (4)
+  for (std::size_t i = 0; i < layer_count; ++i) {
     const std::string kind = r.str();
     LayerConfig config;
-    const std::uint32_t keys = r.u32();
-    for (std::uint32_t k = 0; k < keys; ++k) {
+    const std::size_t keys = r.count(8, "layer setting");  // each: key and value (4 + n each)
+    for (std::size_t k = 0; k < keys; ++k) {
       std::string key = r.str();
       config[key] = r.str();
     }

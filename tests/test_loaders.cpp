@@ -141,6 +141,25 @@ TEST_CASE("model payloads behind a valid checksum: tensor dimensions are checked
   CHECK_ERROR(gn::Sequential<double>::load(path), "tensor has rank 9, more than 8");
 }
 
+TEST_CASE("counts in a model payload are checked against the bytes left before any loop runs") {
+  TempDir dir;
+  const std::string path = dir.file("counts.gnn");
+  gn::ByteWriter w;
+  w.u64(2);
+  w.u32(0xFFFFFFFF);
+  w.str("Linear");
+  gn::write_model_file(path, 8, w.bytes());
+  CHECK_ERROR(gn::Sequential<double>::load(path), "load '" + path + "': layer count 4294967295 needs at least 8 bytes "
+              "each, only 10 bytes left (corrupted)");
+  gn::ByteWriter settings;
+  settings.u64(2);
+  settings.u32(1);
+  settings.str("Linear");
+  settings.u32(1000);
+  gn::write_model_file(path, 8, settings.bytes());
+  CHECK_ERROR(gn::Sequential<double>::load(path), "layer setting count 1000 needs at least 8 bytes each, only 0 bytes left");
+}
+
 TEST_CASE("layer settings in a model file are strict sizes: no std::invalid_argument, no '-1' as 2^64 - 1") {
   TempDir dir;
   const std::string path = dir.file("settings.gnn");
