@@ -442,6 +442,12 @@ TEST_CASE("conv layer errors name the layer and the input") {
               "'rows' [batch, 784] is not an image batch [batch, height, width, channels]; start with a Reshape layer");
   CHECK_ERROR(gn::Conv2D<double>(0, 3), "Conv2D: filters and kernel must be positive, got 0 filters of 3x3");
   CHECK_ERROR(gn::BatchNorm<double>(1.5), "BatchNorm: momentum 1.5");
+  gn::BatchNorm<double> bn;
+  CHECK_ERROR(bn.build(g.variable("v", xt::zeros<double>({5})), ctx), "BatchNorm(momentum 0.9",
+              "input 'v' [5] needs a batch axis and a fixed channel axis last");
+  CHECK_ERROR(gn::Reshape<double>({28, 0}), "Reshape(28, 0): the dimensions must be given and positive");
+  CHECK_ERROR(gn::make_layer<double>("MaxPool2D", {{"window", "2x2"}, {"stride", "2x2"}}),
+              "layer MaxPool2D: missing setting 'padding'");
   CHECK_ERROR(gn::make_layer<double>("Conv2D", {{"filters", "8"}, {"kernel", "3by3"}, {"stride", "1x1"},
                                                 {"padding", "valid"}, {"dilation", "1x1"}, {"init", "he_normal"},
                                                 {"bias", "1"}}),
