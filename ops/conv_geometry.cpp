@@ -46,14 +46,21 @@ namespace {
 
 std::string pair_text(const Size2& s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
 
+// "input height 28 with kernel 5, stride 2, padding valid": the setting an error names.
+std::string setting_text(const char* dim, std::size_t in, std::size_t kernel, std::size_t stride,
+                         std::size_t dilation, const Padding& p) {
+  std::string text = "input " + std::string(dim) + " " + std::to_string(in) + " with kernel " + std::to_string(kernel);
+  if (dilation > 1)
+    text += " dilated " + std::to_string(dilation) + " (span " + std::to_string((kernel - 1) * dilation + 1) + ")";
+  return text + ", stride " + std::to_string(stride) + ", padding " + p.to_string();
+}
+
 // One dimension: `before`/`after` are the explicit pads (ignored otherwise).
+// Called by kernels at every run: no allocation unless it throws.
 Extent resolve_extent(const char* dim, std::size_t in, std::size_t kernel, std::size_t stride, std::size_t dilation,
                       const Padding& p, std::size_t before, std::size_t after, bool pads_inside_window) {
   Extent e{in, 0, kernel, stride, dilation, 0};
   const std::size_t span = (kernel - 1) * dilation + 1;
-  std::string kernel_text = "kernel " + std::to_string(kernel);
-  if (dilation > 1) kernel_text += " dilated " + std::to_string(dilation) + " (span " + std::to_string(span) + ")";
-  const std::string setting = kernel_text + ", stride " + std::to_string(stride) + ", padding " + p.to_string();
   std::size_t padded = in;
   if (p.kind == Padding::Kind::same) {
     e.out = (in + stride - 1) / stride;
@@ -63,15 +70,14 @@ Extent resolve_extent(const char* dim, std::size_t in, std::size_t kernel, std::
     padded = in + total;
   } else if (p.kind == Padding::Kind::explicit_pads) {
     if (pads_inside_window && (before >= span || after >= span))
-      throw Error("input " + std::string(dim) + " " + std::to_string(in) + " with " + setting +
-                  ": a pad of " + std::to_string(std::max(before, after)) + " leaves windows with no input cell " +
+      throw Error(setting_text(dim, in, kernel, stride, dilation, p) + ": a pad of " +
+                  std::to_string(std::max(before, after)) + " leaves windows with no input cell " +
                   "(pads must be smaller than the window's span " + std::to_string(span) + ")");
     e.pad_before = before;
     padded = in + before + after;
   }
   if (p.kind != Padding::Kind::same) e.out = padded >= span ? (padded - span) / stride + 1 : 0;
-  if (e.out == 0)
-    throw Error("input " + std::string(dim) + " " + std::to_string(in) + " with " + setting + " gives no output");
+  if (e.out == 0) throw Error(setting_text(dim, in, kernel, stride, dilation, p) + " gives no output");
   return e;
 }
 

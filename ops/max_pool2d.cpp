@@ -12,10 +12,11 @@
 namespace graphnn {
 namespace {
 
-// max(b, v) where a NaN wins and the first NaN stays: the pool's order of values.
+// True when a later value v replaces the maximum b so far: strictly greater
+// (the first maximum stays), or the first NaN.
 template <class T>
-inline T later_max(T b, T v) {
-  return (v > b || (v != v && b == b)) ? v : b;
+inline bool replaces(T v, T b) {
+  return v > b || (v != v && b == b);
 }
 
 // best[0, C) = the maximum of each channel over the window of output pixel
@@ -29,34 +30,44 @@ std::size_t window_max(const T* x, const conv::Image& im, const conv::Cells& cel
   for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
     for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
       const T* v = x + ((n * im.h + ih) * im.w + iw) * im.c;
-      for (std::size_t c = 0; c < im.c; ++c) best[c] = later_max(best[c], v[c]);
+      for (std::size_t c = 0; c < im.c; ++c) best[c] = replaces(v[c], best[c]) ? v[c] : best[c];
     }
   return first;
 }
 
-// Calls f(output index, input index, hit) for every window, cell and channel
-// of x, hit true at the window's arg-max: the first cell holding its maximum.
-// `scratch` holds 2 C.
+// Elements of scratch for_each_argmax needs with C channels: C maxima, then C offsets.
+template <class T>
+std::size_t argmax_scratch(std::size_t channels) {
+  return channels + (channels * sizeof(std::size_t) + sizeof(T) - 1) / sizeof(T);
+}
+
+// Calls f(output index, input index of the arg-max) for every window and
+// channel of x: the first cell holding the window's maximum. One pass over the
+// cells keeps each channel's maximum and its cell, branch-free so that the
+// channel loop vectorises. `scratch` holds argmax_scratch<T>(C) elements.
 template <class T, class F>
 void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
-  T *best = scratch, *found = scratch + im.c;
+  T* best = scratch;
+  std::size_t* cell_of = reinterpret_cast<std::size_t*>(scratch + im.c);  // untyped arena memory
   std::size_t o = 0;
   for (std::size_t n = 0; n < im.n; ++n)
     for (std::size_t oh = 0; oh < g.h.out; ++oh)
       for (std::size_t ow = 0; ow < g.w.out; ++ow, o += im.c) {
         const conv::Cells cells = conv::window_cells(g, oh, ow);
-        window_max(x, im, cells, n, best);
-        std::fill(found, found + im.c, T(0));
+        const std::size_t first = ((n * im.h + cells.h0) * im.w + cells.w0) * im.c;
+        std::copy(x + first, x + first + im.c, best);
+        std::fill(cell_of, cell_of + im.c, first);
         for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
           for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
             const std::size_t at = ((n * im.h + ih) * im.w + iw) * im.c;
-            for (std::size_t c = 0; c < im.c; ++c) {  // branch-free, so the channel loop vectorises
-              const T v = x[at + c], b = best[c];
-              const bool hit = found[c] == T(0) && (v == b || (v != v && b != b));
-              found[c] = hit ? T(1) : found[c];
-              f(o + c, at + c, hit);
+            const T* v = x + at;
+            for (std::size_t c = 0; c < im.c; ++c) {
+              const bool later = replaces(v[c], best[c]);
+              best[c] = later ? v[c] : best[c];
+              cell_of[c] = later ? at : cell_of[c];
             }
           }
+        for (std::size_t c = 0; c < im.c; ++c) f(o + c, cell_of[c] + c);
       }
 }
 
@@ -104,7 +115,7 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_grad"; }
-  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 2 * in[0][3]; }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return argmax_scratch<T>(in[0][3]); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], conv::pool_output(in[0], this->window()), "gradient");
@@ -114,7 +125,7 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
     const T* g = in[1]->data;
     std::fill(out.data, out.data + out.size, T(0));
     for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims), out.workspace,
-                    [&](std::size_t o, std::size_t i, bool hit) { out.data[i] += hit ? g[o] : T(0); });
+                    [&](std::size_t o, std::size_t i) { out.data[i] += g[o]; });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();
@@ -128,7 +139,7 @@ class MaxPool2DSelect final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_select"; }
-  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 2 * in[0][3]; }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return argmax_scratch<T>(in[0][3]); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], in[0], "selected values");
@@ -137,7 +148,7 @@ class MaxPool2DSelect final : public MaxPoolBase<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const T* v = in[1]->data;
     for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims), out.workspace,
-                    [&](std::size_t o, std::size_t i, bool hit) { out.data[o] = hit ? v[i] : out.data[o]; });
+                    [&](std::size_t o, std::size_t i) { out.data[o] = v[i]; });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();

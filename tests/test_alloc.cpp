@@ -135,3 +135,41 @@ TEST_CASE("every declared update rule steps without allocating") {
     CHECK(std::isfinite(s.value(W)(0, 0)));
   }
 }
+
+TEST_CASE_TEMPLATE("a conv net's training step allocates nothing (im2col tiles are planned workspace)", T, float, double) {
+  if (!GRAPHNN_COUNTS_ALLOCATIONS) return;
+  std::mt19937 rng(7);
+  gn::Graph<T> g;
+  std::mt19937_64 init(1);
+  auto x = g.placeholder("x", {gn::batch, 10, 9, 2});
+  auto y = g.placeholder("y", {gn::batch, 1});
+  gn::Conv2D<T> conv1(6, 3, 1, "same");
+  gn::BatchNorm<T> bn;
+  gn::Conv2D<T> conv2(4, gn::Size2(2, 3), 2, "valid");
+  gn::BuildContext<T> ctx1{g, init, "conv1/", true}, ctx2{g, init, "bn/", true}, ctx3{g, init, "conv2/", true};
+  auto h = gn::max_pool2d(gn::relu(bn.build(conv1.build(x, ctx1), ctx2)), 2, 2, "same");
+  h = gn::avg_pool2d(conv2.build(h, ctx3), 1, 1);
+  auto w = g.variable("w", random<T>(rng, {16, 3}));
+  auto loss = gn::sparse_softmax_cross_entropy(gn::matmul(gn::flatten(h), w), y);
+  gn::Nodes<T> params = conv1.parameters();
+  for (const auto& p : bn.parameters()) params.push_back(p);
+  for (const auto& p : conv2.parameters()) params.push_back(p);
+  params.push_back(w);
+  gn::Adam<T> adam(1e-3);
+  gn::Nodes<T> updates = adam.build(params, gn::gradients(loss, params));
+  updates.insert(updates.end(), ctx2.updates.begin(), ctx2.updates.end());  // BatchNorm's running statistics
+  gn::Session<T> s(g);
+
+  xt::xarray<T> X = random<T>(rng, {16, 10, 9, 2}), Y = xt::zeros<T>({16, 1});
+  for (std::size_t r = 0; r < 16; ++r) Y(r, 0) = T(r % 3);
+  std::size_t step = 0;
+  auto train = [&] {
+    adam.prepare(s, ++step, 0);
+    s.run_targets(updates, {{x, X}, {y, Y}});
+  };
+  train();  // compiles the plan
+  CHECK(allocations_during([&] {
+          for (int i = 0; i < 20; ++i) train();
+        }) == 0);
+  CHECK(std::isfinite(double(s.run({loss}, {{x, X}, {y, Y}})[0]())));
+}

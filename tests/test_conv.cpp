@@ -220,8 +220,10 @@ TEST_CASE("conv2d and its two gradient ops pass float64 gradient checks on rando
 
 TEST_CASE("conv2d's gradient ops are the adjoints of conv2d (exact, in the inner product)") {
   Rng rng(22);
-  for (int trial = 0; trial < 20; ++trial) {
-    const Setting s = random_setting(rng);
+  for (int trial = 0; trial < 21; ++trial) {
+    // the last setting spans several im2col tiles (8100 pixels x 400 > 2^18) for every op
+    const Setting s = trial < 20 ? random_setting(rng)
+                                 : Setting{9, 30, 30, 16, 8, 5, 5, gn::Size2(1), gn::Size2(1), gn::Padding("same")};
     INFO(s.text());
     const Arr x = test::random(rng, {s.n, s.h, s.w, s.c}), w = test::random(rng, {s.kh, s.kw, s.c, s.f});
     const Arr y = direct_conv(x, w, s);
@@ -442,6 +444,12 @@ TEST_CASE("conv layer errors name the layer and the input") {
               "'rows' [batch, 784] is not an image batch [batch, height, width, channels]; start with a Reshape layer");
   CHECK_ERROR(gn::Conv2D<double>(0, 3), "Conv2D: filters and kernel must be positive, got 0 filters of 3x3");
   CHECK_ERROR(gn::BatchNorm<double>(1.5), "BatchNorm: momentum 1.5");
+  gn::BatchNorm<double> bn;
+  CHECK_ERROR(bn.build(g.variable("v", xt::zeros<double>({5})), ctx), "BatchNorm(momentum 0.9",
+              "input 'v' [5] needs a batch axis and a fixed channel axis last");
+  CHECK_ERROR(gn::Reshape<double>({28, 0}), "Reshape(28, 0): the dimensions must be given and positive");
+  CHECK_ERROR(gn::make_layer<double>("MaxPool2D", {{"window", "2x2"}, {"stride", "2x2"}}),
+              "layer MaxPool2D: missing setting 'padding'");
   CHECK_ERROR(gn::make_layer<double>("Conv2D", {{"filters", "8"}, {"kernel", "3by3"}, {"stride", "1x1"},
                                                 {"padding", "valid"}, {"dilation", "1x1"}, {"init", "he_normal"},
                                                 {"bias", "1"}}),

@@ -56,34 +56,36 @@ class Conv2D final : public Layer<T> {
   bool bias_;
 };
 
+// What the pool layers share: their settings, as config and description.
+template <class T>
+class PoolLayer : public Layer<T> {
+ public:
+  explicit PoolLayer(PoolSettings pool) : pool_(pool) {}
+  LayerConfig config() const override { return pool_.config(); }
+  std::string describe() const override { return pool_.describe(this->kind()); }
+
+ protected:
+  PoolSettings pool_;
+};
+
 // max_pool2d; the stride defaults to the window (non-overlapping windows).
 template <class T>
-class MaxPool2D final : public Layer<T> {
+class MaxPool2D final : public PoolLayer<T> {
  public:
-  explicit MaxPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : pool_{window, stride, padding} {}
-  explicit MaxPool2D(PoolSettings pool) : pool_(pool) {}
+  explicit MaxPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : PoolLayer<T>({window, stride, padding}) {}
+  explicit MaxPool2D(PoolSettings pool) : PoolLayer<T>(pool) {}
   std::string kind() const override { return "MaxPool2D"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
-  LayerConfig config() const override { return pool_.config(); }
-  std::string describe() const override { return pool_.describe(kind()); }
-
- private:
-  PoolSettings pool_;
 };
 
 // avg_pool2d; the stride defaults to the window.
 template <class T>
-class AvgPool2D final : public Layer<T> {
+class AvgPool2D final : public PoolLayer<T> {
  public:
-  explicit AvgPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : pool_{window, stride, padding} {}
-  explicit AvgPool2D(PoolSettings pool) : pool_(pool) {}
+  explicit AvgPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : PoolLayer<T>({window, stride, padding}) {}
+  explicit AvgPool2D(PoolSettings pool) : PoolLayer<T>(pool) {}
   std::string kind() const override { return "AvgPool2D"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
-  LayerConfig config() const override { return pool_.config(); }
-  std::string describe() const override { return pool_.describe(kind()); }
-
- private:
-  PoolSettings pool_;
 };
 
 // Batch normalisation over the last axis (channels of images, features of

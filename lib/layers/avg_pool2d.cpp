@@ -5,7 +5,8 @@ namespace graphnn {
 
 template <class T>
 Node<T> AvgPool2D<T>::build(const Node<T>& x, BuildContext<T>&) {
-  return avg_pool2d(x, pool_.window, pool_.effective_stride(), pool_.padding);
+  const PoolSettings& p = this->pool_;
+  return avg_pool2d(x, p.window, p.effective_stride(), p.padding);
 }
 
 namespace {

@@ -4,6 +4,8 @@
 // stays differentiable; the running statistics follow by assignments that
 // Sequential runs with each training step (BuildContext::updates). Inference
 // normalises with the running statistics. Both call the one op batch_norm.
+#include <cstdio>
+
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
@@ -57,7 +59,9 @@ LayerConfig BatchNorm<T>::config() const {
 
 template <class T>
 std::string BatchNorm<T>::describe() const {
-  return "BatchNorm(momentum " + std::to_string(momentum_) + ", epsilon " + std::to_string(epsilon_) + ")";
+  char text[64];
+  std::snprintf(text, sizeof text, "BatchNorm(momentum %g, epsilon %g)", momentum_, epsilon_);
+  return text;
 }
 
 namespace {

@@ -5,7 +5,8 @@ namespace graphnn {
 
 template <class T>
 Node<T> MaxPool2D<T>::build(const Node<T>& x, BuildContext<T>&) {
-  return max_pool2d(x, pool_.window, pool_.effective_stride(), pool_.padding);
+  const PoolSettings& p = this->pool_;
+  return max_pool2d(x, p.window, p.effective_stride(), p.padding);
 }
 
 namespace {

@@ -8,7 +8,7 @@ namespace graphnn {
 template <class T>
 Reshape<T>::Reshape(std::vector<std::size_t> dims) : dims_(std::move(dims)) {
   if (dims_.empty() || std::find(dims_.begin(), dims_.end(), 0) != dims_.end())
-    throw Error("Reshape: dims " + describe() + " must be non-empty and positive");
+    throw Error(describe() + ": the dimensions must be given and positive");
 }
 
 template <class T>

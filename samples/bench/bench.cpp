@@ -32,6 +32,7 @@
 
 #include <graphnn/graphnn.hpp>
 
+#include "cnn_bench.hpp"
 #include "numpy_random.hpp"
 
 namespace gn = graphnn;
@@ -522,6 +523,8 @@ void report(const Config& c, const Timing& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)  // the CNN workload has its own flags (cnn_bench.cpp)
+    if (std::string(argv[i]) == "--workload" && std::string(argv[i + 1]) == "cnn") return cnn_bench_main(argc, argv);
   const Config c = parse(argc, argv);
   try {
     report(c, c.dtype == "float32" ? train<float>(c) : train<double>(c));
