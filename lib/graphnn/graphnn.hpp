@@ -13,6 +13,7 @@
 #include "graphnn/shape.hpp"
 // The training stack built on it.
 #include "graphnn/data.hpp"
+#include "graphnn/layer_norm.hpp"
 #include "graphnn/layers.hpp"
 #include "graphnn/metrics.hpp"
 #include "graphnn/optimizers.hpp"
