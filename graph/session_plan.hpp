@@ -1,10 +1,12 @@
 #pragma once
 // Session<T>::Plan, shared by the files that implement Session (not installed).
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "collectives.hpp"
 #include "graphnn/session.hpp"
 #include "passes/program.hpp"
 
@@ -20,6 +22,7 @@ struct Session<T>::Step {
   std::vector<const Buffer<T>*> inputs;
   Buffer<T>* out;
   NodeId node;  // in the plan's program
+  OpState* state;  // the session's state for the op (Op::make_state), or nullptr
 };
 
 template <class T>
@@ -36,7 +39,9 @@ struct Session<T>::Plan {
   std::vector<NodeId> variables;  // the user's variables the plan reads or writes
   std::unique_ptr<T, AlignedFree> arena;
   std::size_t arena_bytes = 0;
+  collectives::Schedule<T> collectives;  // after the arena: its buckets point into it
   std::unique_ptr<Plan> reference;  // PassOptions::verify: the same fetches without passes
+  std::uint64_t last_use = 0;  // the session's clock_ when it last ran
 };
 
 }  // namespace graphnn

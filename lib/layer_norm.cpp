@@ -3,8 +3,10 @@
 // gradient rule of its own), and it loads through the layer registry.
 #include "graphnn/layer_norm.hpp"
 
+#include <cstdint>
 #include <sstream>
 
+#include "graphnn/checked_size.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -56,9 +58,11 @@ std::string LayerNorm<T>::describe() const {
 
 template <class T>
 std::shared_ptr<Layer<T>> LayerNorm<T>::from_config(const LayerConfig& c) {
-  return std::make_shared<LayerNorm<T>>(std::stoul(config_value(c, "features", "LayerNorm")),
-                                        std::stod(config_value(c, "epsilon", "LayerNorm")),
-                                        config_value(c, "affine", "LayerNorm") == "1");
+  // A model file may be damaged: parse_size / parse_finite refuse what is not a number, naming the setting.
+  return std::make_shared<LayerNorm<T>>(
+      parse_size(config_value(c, "features", "LayerNorm"), SIZE_MAX, "layer LayerNorm: setting 'features'"),
+      parse_finite(config_value(c, "epsilon", "LayerNorm"), "layer LayerNorm: setting 'epsilon'"),
+      config_value(c, "affine", "LayerNorm") == "1");
 }
 
 template class LayerNorm<float>;

@@ -129,4 +129,8 @@ TEST_CASE("LayerNorm errors name the layer, the input and the limit") {
               "LayerNorm(4): input 'x' [batch, 3] does not have 4 features in its last dimension");
   CHECK_ERROR(gn::make_layer<double>("LayerNorm", {{"features", "3"}, {"affine", "1"}}),
               "layer LayerNorm: missing setting 'epsilon'");
+  CHECK_ERROR(gn::make_layer<double>("LayerNorm", {{"features", "x3"}, {"epsilon", "1e-5"}, {"affine", "1"}}),
+              "layer LayerNorm: setting 'features'");
+  CHECK_ERROR(gn::make_layer<double>("LayerNorm", {{"features", "3"}, {"epsilon", "nan"}, {"affine", "1"}}),
+              "layer LayerNorm: setting 'epsilon'");
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
@@ -446,11 +447,14 @@ TEST_CASE("History: one entry per checkpoint, log_every sets the iterations") {
     const gn::History h = m.fit(x, y, o);
     CHECK(h.iteration == std::vector<std::size_t>{4, 8, 12});
   }
-  SUBCASE("iterations count on across fit calls? no: each fit starts at 0") {
+  SUBCASE("epochs and iterations count on across fit calls") {
     gn::Sequential<double> m = small_regressor<double>(1);
     m.fit(x, y, quiet(1, 3));
     const gn::History h = m.fit(x, y, quiet(2, 3));
-    CHECK(h.iteration == std::vector<std::size_t>{4, 8});
+    CHECK(h.iteration == std::vector<std::size_t>{8, 12});
+    CHECK(h.epoch == std::vector<std::size_t>{1, 2});
+    CHECK(m.counters().epoch == 3);
+    CHECK(m.counters().iteration == 12);
   }
 }
 
@@ -600,7 +604,8 @@ TEST_CASE("NaN guard: divergence at the first checkpoint restores the weights fr
   m.set_optimizer(gn::SGD<double>(1e300));
   gn::FitOptions o = quiet(3, 8);
   o.log_every = 1;
-  CHECK_ERROR(m.fit(x, y, o), "fit: the training loss became", "iteration 1;", "weights of iteration 0 were restored");
+  // The counters go on from the first fit's 12 iterations.
+  CHECK_ERROR(m.fit(x, y, o), "fit: the training loss became", "iteration 13;", "weights of iteration 12 were restored");
   CHECK(identical(weights(m), before));
   // training goes on with a sane optimizer
   m.set_optimizer(gn::SGD<double>(0.01));
@@ -840,11 +845,11 @@ TEST_CASE("bad model files are refused with the reason") {
   CHECK_ERROR(gn::Sequential<double>::load(dir.file("flipped.gnn")), "flipped.gnn", "checksum");
 
   std::vector<char> version = bytes;
-  const std::uint32_t v2 = 2;
-  std::memcpy(version.data() + 8, &v2, 4);
-  write_bytes(dir.file("v2.gnn"), version);
-  CHECK_ERROR(gn::Sequential<double>::load(dir.file("v2.gnn")), "v2.gnn", "unsupported format version 2",
-              "reads version 1");
+  const std::uint32_t v3 = 3;
+  std::memcpy(version.data() + 8, &v3, 4);
+  write_bytes(dir.file("v3.gnn"), version);
+  CHECK_ERROR(gn::Sequential<double>::load(dir.file("v3.gnn")), "v3.gnn", "unsupported format version 3",
+              "reads versions 1 to 2");
 
   gn::Sequential<float> f = small_regressor<float>(1);
   f.predict(as<float>(x));
@@ -880,4 +885,343 @@ TEST_CASE("saving is atomic: it replaces the file and leaves no temporary behind
   unused.save(dir.file("unused.gnn"));
   CHECK(identical(gn::Sequential<double>::load(dir.file("unused.gnn")).predict(x),
                   small_regressor<double>(1).predict(x)));
+}
+
+// The parts of Sequential -----------------------------------------------------
+
+TEST_CASE("a moved-from Sequential throws graphnn::Error on every call instead of crashing") {
+  const auto [x, y] = surface(10, 1);
+  gn::Sequential<double> a = small_regressor<double>(1);
+  gn::Sequential<double> b = std::move(a);
+  CHECK_ERROR(a.fit(x, y, quiet(1, 4)), "Sequential::fit: this model was moved from");
+  CHECK_ERROR(a.predict(x), "Sequential::predict: this model was moved from");
+  CHECK_ERROR(a.evaluate(x, y), "Sequential::evaluate: this model was moved from");
+  CHECK_ERROR(a.add(gn::Linear<double>(2, 1)), "Sequential::add: this model was moved from");
+  CHECK_ERROR(a.set_loss("mse"), "Sequential::set_loss: this model was moved from");
+  CHECK_ERROR(a.set_optimizer(gn::SGD<double>(0.1)), "Sequential::set_optimizer: this model was moved from");
+  CHECK_ERROR(a.save("never.gnn"), "Sequential::save: this model was moved from");
+  CHECK_ERROR(a.parameters(), "Sequential::parameters: this model was moved from");
+  CHECK_ERROR(a.counters(), "Sequential::counters: this model was moved from");
+  CHECK_ERROR(a.summary(), "Sequential::summary: this model was moved from");
+  CHECK_ERROR(a.graph(), "Sequential::graph: this model was moved from");
+  CHECK(b.predict(x).shape()[0] == 10);  // the model moved to works
+  a = small_regressor<double>(2);         // and assigning makes the old name usable again
+  CHECK(a.predict(x).shape()[0] == 10);
+}
+
+// Counters -------------------------------------------------------------------
+
+namespace {
+
+// SGD with momentum, the rate halved every epoch.
+gn::Sequential<double> decaying(double lr = 0.2) {
+  gn::Sequential<double> m = small_regressor<double>(3);
+  m.set_optimizer(gn::SGD<double>(lr, 0.9, false, 0, gn::step_decay(1, 0.5)));
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("schedules and counters continue across fit calls: five fit(epochs 1) equal one fit(epochs 5)") {
+  const auto [x, y] = surface(40, 3);
+  for (const bool shuffle : {true, false}) {
+    CAPTURE(shuffle);
+    gn::FitOptions o = quiet(5, 8);
+    o.shuffle = shuffle;
+    o.seed = 9;
+    gn::Sequential<double> once = decaying(), five = decaying();
+    once.fit(x, y, o);
+    o.epochs = 1;
+    for (int i = 0; i < 5; ++i) five.fit(x, y, o);
+    CHECK(identical(weights(once), weights(five)));
+    CHECK(five.counters().epoch == 5);
+    CHECK(five.counters().iteration == 25);
+  }
+  // The schedule is what makes them equal: restarting it at epoch 0 each call differs.
+  gn::Sequential<double> restarted = decaying(), once = decaying();
+  gn::FitOptions o = quiet(1, 8);
+  for (std::size_t i = 0; i < 5; ++i) {
+    o.initial_epoch = 0;
+    restarted.fit(x, y, o);
+  }
+  o.epochs = 5;
+  o.initial_epoch.reset();
+  once.fit(x, y, o);
+  CHECK(!identical(weights(once), weights(restarted)));
+}
+
+TEST_CASE("FitOptions::initial_epoch numbers the epochs and sets the schedule's position") {
+  const auto [x, y] = surface(40, 3);
+  gn::FitOptions o = quiet(2, 8);
+  o.initial_epoch = 3;
+  gn::Sequential<double> m = decaying();
+  const gn::History h = m.fit(x, y, o);
+  CHECK(h.epoch == std::vector<std::size_t>{3, 4});
+  CHECK(m.counters().epoch == 5);
+  // At epoch 2 a step decay of 0.5 per epoch from 0.4 is the constant rate 0.1.
+  gn::Sequential<double> decayed = decaying(0.4), constant = small_regressor<double>(3);
+  constant.set_optimizer(gn::SGD<double>(0.1, 0.9));
+  gn::FitOptions one = quiet(1, 8);
+  one.initial_epoch = 2;
+  decayed.fit(x, y, one);
+  constant.fit(x, y, quiet(1, 8));
+  CHECK(identical(weights(decayed), weights(constant)));
+}
+
+// Callbacks --------------------------------------------------------------------
+
+namespace {
+
+// A TrainingControl that records what a callback asks for.
+struct FakeControl : gn::TrainingControl {
+  bool stopped = false;
+  double lr = 1.0;
+  gn::WeightSnapshot current{{1.0}};
+  std::vector<std::string> saved;
+  gn::TrainingCounters count;
+  void stop_training() override { stopped = true; }
+  bool stopping() const override { return stopped; }
+  double learning_rate() const override { return lr; }
+  void scale_learning_rate(double factor) override { lr *= factor; }
+  gn::WeightSnapshot weights() const override { return current; }
+  void set_weights(const gn::WeightSnapshot& w) override { current = w; }
+  void save(const std::string& path) override { saved.push_back(path); }
+  const gn::TrainingCounters& counters() const override { return count; }
+};
+
+// Feeds `values` of `name` to `cb` as epochs 0, 1, ...; returns the epoch at which it asked to stop (or values.size()).
+std::size_t feed(gn::Callback& cb, FakeControl& control, const std::string& name, const std::vector<double>& values) {
+  cb.on_train_begin(control);
+  for (std::size_t e = 0; e < values.size(); ++e) {
+    control.current = {{static_cast<double>(e)}};  // the weights of epoch e
+    cb.on_epoch_end(control, e, {{name, values[e]}});
+    if (control.stopped) {
+      cb.on_train_end(control);
+      return e;
+    }
+  }
+  cb.on_train_end(control);
+  return values.size();
+}
+
+}  // namespace
+
+TEST_CASE("user callbacks: lambdas see the logs at batch and epoch end, and can stop training") {
+  const auto [x, y] = surface(40, 3);  // batch 8: 5 batches per epoch
+  gn::Sequential<double> m = small_regressor<double>(1);
+  std::vector<gn::Logs> epochs;
+  std::vector<std::size_t> iterations;
+  gn::FitOptions o = quiet(10, 8);
+  o.callbacks = {gn::on_batch_end([&](gn::TrainingControl&, std::size_t it, const gn::Logs& l) {
+                   iterations.push_back(it);
+                   CHECK(l.at("batch") == static_cast<double>((it - 1) % 5));
+                   CHECK(l.at("size") == 8);
+                 }),
+                 gn::on_epoch_end([&](gn::TrainingControl& c, std::size_t epoch, const gn::Logs& l) {
+                   epochs.push_back(l);
+                   if (epoch == 2) c.stop_training();
+                 })};
+  const gn::History h = m.fit(x, y, o);
+  REQUIRE(epochs.size() == 3);
+  CHECK(h.size() == 3);
+  CHECK(m.counters().epoch == 3);
+  CHECK(iterations.size() == 15);
+  for (std::size_t e = 0; e < 3; ++e) CHECK(epochs[e].at("loss") == h.loss[e]);
+  CHECK(epochs[0].count("accuracy") == 0);  // a regression has no accuracy, not "accuracy nan"
+  CHECK(epochs[0].at("lr") == doctest::Approx(0.01));
+
+  // Stopping at a batch ends the epoch there.
+  gn::Sequential<double> b = small_regressor<double>(1);
+  o.callbacks = {gn::on_batch_end([](gn::TrainingControl& c, std::size_t it, const gn::Logs&) {
+    if (it == 7) c.stop_training();
+  })};
+  const gn::History hb = b.fit(x, y, o);
+  CHECK(b.counters().iteration == 7);
+  CHECK(hb.iteration == std::vector<std::size_t>{5, 7});
+
+  // A classifier's logs carry its accuracy, with validation data its val_*.
+  const auto [bx, ids] = three_blobs();
+  gn::Sequential<double> c;
+  c.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy");
+  gn::Logs seen;
+  gn::FitOptions co = quiet(1, 16);
+  co.validation_fraction = 0.2;
+  co.callbacks = {gn::on_epoch_end([&](gn::TrainingControl&, std::size_t, const gn::Logs& l) { seen = l; })};
+  c.fit(bx, ids, co);
+  CHECK(seen.count("accuracy") == 1);
+  CHECK(seen.count("val_accuracy") == 1);
+  CHECK(seen.count("val_loss") == 1);
+  CHECK_ERROR(gn::on_epoch_end(nullptr), "on_epoch_end: empty function");
+  o.callbacks = {nullptr};
+  CHECK_ERROR(b.fit(x, y, o), "fit: FitOptions::callbacks holds an empty callback");
+}
+
+TEST_CASE("EarlyStopping: patience, min_delta, restoring the best weights") {
+  FakeControl c;
+  gn::EarlyStopping patient("val_loss", 2);
+  CHECK(feed(patient, c, "val_loss", {1.0, 0.5, 0.6, 0.7, 0.8}) == 3);  // two epochs without improvement
+  CHECK(patient.best_epoch() == 1);
+  CHECK(c.current == gn::WeightSnapshot{{3.0}});  // restore_best_weights off: the last weights stay
+
+  FakeControl r;
+  gn::EarlyStopping restoring("val_loss", 2, 0.0, true);
+  CHECK(feed(restoring, r, "val_loss", {1.0, 0.5, 0.6, 0.7, 0.8}) == 3);
+  CHECK(r.current == gn::WeightSnapshot{{1.0}});  // the weights of epoch 1
+
+  FakeControl d;
+  gn::EarlyStopping delta("loss", 1, 0.1);  // 0.95 is not better than 1.0 by more than 0.1
+  CHECK(feed(delta, d, "loss", {1.0, 0.95, 0.5}) == 1);
+
+  FakeControl a;
+  gn::EarlyStopping accuracy("val_accuracy", 1);  // higher is better
+  CHECK(feed(accuracy, a, "val_accuracy", {0.5, 0.7, 0.9, 0.8}) == 3);
+
+  FakeControl never;
+  gn::EarlyStopping improving("loss", 1);
+  CHECK(feed(improving, never, "loss", {3, 2, 1}) == 3);
+  CHECK(improving.stopped_epoch() == std::numeric_limits<std::size_t>::max());
+
+  // In fit: no epoch after the first beats it by 1e9, so it stops after patience 2 with epoch 0's weights.
+  const auto [x, y] = surface(40, 3);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  std::vector<std::vector<Arr>> seen;
+  gn::FitOptions o = quiet(20, 8);
+  o.callbacks = {gn::on_epoch_end([&](gn::TrainingControl&, std::size_t, const gn::Logs&) { seen.push_back(weights(m)); }),
+                 std::make_shared<gn::EarlyStopping>("loss", 2, 1e9, true)};
+  const gn::History h = m.fit(x, y, o);
+  CHECK(h.size() == 3);
+  REQUIRE(seen.size() == 3);
+  CHECK(identical(weights(m), seen[0]));
+  CHECK(!identical(seen[2], seen[0]));
+
+  gn::Sequential<double> nv = small_regressor<double>(1);
+  o.callbacks = {std::make_shared<gn::EarlyStopping>("val_loss")};
+  CHECK_ERROR(nv.fit(x, y, o), "EarlyStopping: monitors 'val_loss', which is not in the logs (there are: loss, lr");
+  CHECK_ERROR(gn::EarlyStopping("loss", 1, -1), "EarlyStopping: min_delta must be >= 0");
+}
+
+TEST_CASE("ModelCheckpoint: the best model, or every N epochs, saved atomically with its training state") {
+  TempDir dir;
+  FakeControl c;
+  gn::ModelCheckpoint best(dir.file("best.gnn"), "val_loss");
+  feed(best, c, "val_loss", {1.0, 0.5, 0.7, 0.4, 0.9});
+  CHECK(c.saved == std::vector<std::string>(3, dir.file("best.gnn")));  // epochs 0, 1 and 3 improved
+  FakeControl e;
+  gn::ModelCheckpoint every(dir.file("m{epoch}.gnn"), "loss", false, 2);
+  feed(every, e, "loss", {1, 1, 1, 1, 1});
+  CHECK(e.saved == std::vector<std::string>{dir.file("m1.gnn"), dir.file("m3.gnn")});
+  CHECK_ERROR(gn::ModelCheckpoint(dir.file("x.gnn"), "loss", false, 0), "ModelCheckpoint: every_epochs must be at least 1");
+
+  // In fit: the file holds the model of the best epoch.
+  const auto [x, y] = surface(40, 3);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  gn::FitOptions o = quiet(6, 8);
+  double best_loss = 1e300;
+  Arr best_prediction;
+  o.callbacks = {gn::on_epoch_end([&](gn::TrainingControl&, std::size_t, const gn::Logs& l) {
+                   if (l.at("loss") < best_loss) {
+                     best_loss = l.at("loss");
+                     best_prediction = m.predict(x);
+                   }
+                 }),
+                 std::make_shared<gn::ModelCheckpoint>(dir.file("fit_best.gnn"), "loss")};
+  m.fit(x, y, o);
+  CHECK(identical(gn::Sequential<double>::load(dir.file("fit_best.gnn")).predict(x), best_prediction));
+  CHECK(dir.entries() == std::vector<std::string>{"fit_best.gnn"});  // no temporary left behind
+  o.callbacks = {std::make_shared<gn::ModelCheckpoint>((dir.path / "missing" / "m.gnn").string(), "loss")};
+  CHECK_ERROR(m.fit(x, y, o), "ModelCheckpoint at epoch 6: ", "missing");
+}
+
+TEST_CASE("ReduceLROnPlateau: patience, factor, cooldown and min_lr") {
+  FakeControl c;
+  gn::ReduceLROnPlateau plateau("val_loss", 0.5, 2);
+  feed(plateau, c, "val_loss", {1.0, 1.0, 1.0, 0.5, 0.5, 0.5});
+  // epoch 1: wait 1, 2: wait 2 = patience, halve; 3: improves; 4: wait 1; 5: wait 2, halve.
+  CHECK(c.lr == 0.25);
+  FakeControl cool;
+  gn::ReduceLROnPlateau cooled("loss", 0.5, 0, 1e-4, 2);
+  feed(cooled, cool, "loss", {1, 1, 1, 1, 1});  // halve at 1, cool 2 and 3, halve at 4
+  CHECK(cool.lr == 0.25);
+  FakeControl floor;
+  gn::ReduceLROnPlateau floored("loss", 0.1, 0, 1e-4, 0, 0.05);
+  feed(floored, floor, "loss", {1, 1, 1, 1});
+  CHECK(floor.lr == doctest::Approx(0.05));
+  CHECK_ERROR(gn::ReduceLROnPlateau("loss", 1.5), "ReduceLROnPlateau: factor must be in (0, 1)");
+
+  // In fit: the rate the optimizer uses goes down, and the logs say so.
+  const auto [x, y] = surface(40, 3);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  std::vector<double> rates;
+  gn::FitOptions o = quiet(4, 8);
+  o.callbacks = {std::make_shared<gn::ReduceLROnPlateau>("loss", 0.5, 0, 1e9),
+                 gn::on_epoch_end([&](gn::TrainingControl& control, std::size_t, const gn::Logs&) {
+                   rates.push_back(control.learning_rate());
+                 })};
+  m.fit(x, y, o);
+  CHECK(rates == std::vector<double>{0.01, 0.005, 0.0025, 0.00125});
+  // The optimizer's rate variable held the reduced rate in the last epoch's steps.
+  std::size_t found = 0;
+  for (const auto& v : m.graph().variables()) {
+    const std::string& name = v.name();
+    if (name.size() < 3 || name.compare(name.size() - 3, 3, "/lr") != 0) continue;
+    CHECK(m.session().value(v)() == 0.0025);
+    ++found;
+  }
+  CHECK(found == 1);
+}
+
+TEST_CASE("CSVLogger: one row per epoch, the logs' names as the header; append continues a file") {
+  TempDir dir;
+  const auto [x, y] = surface(40, 3);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  gn::FitOptions o = quiet(3, 8);
+  o.validation_fraction = 0.25;
+  std::vector<double> losses;
+  o.callbacks = {std::make_shared<gn::CSVLogger>(dir.file("log.csv")),
+                 gn::on_epoch_end([&](gn::TrainingControl&, std::size_t, const gn::Logs& l) { losses.push_back(l.at("loss")); })};
+  m.fit(x, y, o);
+  o.epochs = 1;
+  o.callbacks[0] = std::make_shared<gn::CSVLogger>(dir.file("log.csv"), true);
+  m.fit(x, y, o);
+  std::ifstream in(dir.file("log.csv"));
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] == "epoch,loss,lr,val_loss");
+  for (std::size_t e = 0; e < 4; ++e) {
+    CHECK(lines[e + 1].rfind(std::to_string(e) + ",", 0) == 0);
+    CHECK(std::stod(lines[e + 1].substr(lines[e + 1].find(',') + 1)) == losses[e]);
+  }
+  CHECK_ERROR(gn::CSVLogger(""), "CSVLogger: empty path");
+  o.callbacks = {std::make_shared<gn::CSVLogger>((dir.path / "missing" / "log.csv").string())};
+  CHECK_ERROR(m.fit(x, y, o), "CSVLogger: cannot write", "missing");
+}
+
+// Errors that name what the caller did ----------------------------------------
+
+TEST_CASE("a bad class id is reported at the caller's row, not at a row of the shuffled batch") {
+  const auto [x, ids] = three_blobs();
+  gn::Sequential<double> m;
+  m.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy");
+  Arr bad = ids;
+  bad(37, 0) = 3;
+  CHECK_ERROR(m.fit(x, bad, quiet(1, 16)), "fit: y has class id 3 at row 37, which is not an integer in [0, 3)");
+  bad(37, 0) = 1.5;
+  CHECK_ERROR(m.fit(x, bad, quiet(1, 16)), "fit: y has class id 1.5 at row 37");
+  CHECK_ERROR(m.fit(x, ids, x, bad, quiet(1, 16)), "fit: validation_y has class id 1.5 at row 37");
+  CHECK_ERROR(m.evaluate(x, bad), "evaluate: y has class id 1.5 at row 37");
+  CHECK(m.counters().iteration == 0);  // nothing trained on bad labels
+  m.fit(x, ids, quiet(1, 16));           // good labels train
+  CHECK(m.counters().iteration == 10);
+}
+
+TEST_CASE("softmax with binary_cross_entropy blames the loss-classifier mismatch, not the labels") {
+  const auto [x, ids] = three_blobs();
+  for (const bool one_hot : {false, true}) {
+    gn::Sequential<double> m;
+    m.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("binary_cross_entropy");
+    const Arr labels = one_hot ? Arr(gn::one_hot_encode(ids, 3)) : ids;
+    CHECK_ERROR(m.fit(x, labels, quiet(1, 16)), "set_loss: binary_cross_entropy does not go with the softmax classifier",
+                "use cross_entropy with softmax");
+  }
 }

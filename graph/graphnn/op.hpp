@@ -20,6 +20,9 @@ struct Buffer {
   T* data = nullptr;
   Dims dims;
   std::size_t size = 0;
+  // Scratch for this step alone (Op::workspace_size elements), planned in the
+  // session's arena like any buffer; null when the op asks for none.
+  T* workspace = nullptr;
 };
 
 // What a gradient rule sees: the node's inputs, its output and dL/d(output),
@@ -61,6 +64,41 @@ struct OpTraits {
   bool pure = true;
 };
 
+// An op that combines a buffer across processes (ops/allreduce.cpp). Its step
+// only puts the input in place; the plan groups neighbouring ones into buckets
+// laid out contiguously, starts a bucket right after its last member's step
+// and waits for it before the first step that reads it, so the transfer
+// overlaps the steps in between (graph/collectives.hpp).
+template <class T>
+class Collective {
+ public:
+  // One bucket's operation on `size` elements at `data`, made when a plan is
+  // compiled and reused by every run of it. wait() after start() only.
+  class Bucket {
+   public:
+    virtual ~Bucket() = default;
+    virtual void start() = 0;
+    virtual void wait() = 0;
+  };
+  virtual ~Collective() = default;
+  // Every process compiles the same plans in the same order, so buckets may be
+  // collective calls (persistent requests).
+  virtual std::unique_ptr<Bucket> bucket(T* data, std::size_t size) const = 0;
+  // Ops whose members may share a bucket (the same operation on the same processes).
+  virtual bool combines_with(const Collective<T>& other) const = 0;
+  // The largest bucket, in bytes.
+  virtual std::size_t bucket_bytes() const = 0;
+};
+
+// What an op changes from run to run (dropout's random stream). An op is
+// shared by every Session over its graph, and sessions may run on several
+// threads, so such state lives in each session: the session asks the op for
+// a fresh one (Op::make_state) and passes it back at every run.
+class OpState {
+ public:
+  virtual ~OpState() = default;
+};
+
 template <class T>
 class Op {
  public:
@@ -76,6 +114,13 @@ class Op {
   // One gradient per input, built with graph ops; an empty Node means zero.
   // The default says the op has no gradient rule.
   virtual Nodes<T> backward(const GradArgs<T>& args) const;
+  // Ops with run-to-run state: a fresh state for one session (nullptr: the op
+  // has none). A session runs such an op only by the forward below, with it.
+  virtual std::unique_ptr<OpState> make_state() const { return nullptr; }
+  virtual void forward_with_state(const std::vector<const Buffer<T>*>& inputs, Buffer<T>& out, OpState& state) const {
+    (void)state;
+    forward(inputs, out);
+  }
 
   virtual OpKind kind() const { return OpKind::compute; }
   virtual OpTraits traits() const { return {}; }
@@ -86,6 +131,15 @@ class Op {
   // >= 0: the output is input k's storage, unchanged (reshape, stop_gradient)
   // or updated in place (assign); the plan allocates nothing for it.
   virtual int alias_input() const { return -1; }
+  // Elements of scratch the kernel needs for one run with these input and
+  // output dims (im2col tiles); the planner places it in the arena for the
+  // step alone, so a step allocates nothing. Handed to forward as out.workspace.
+  virtual std::size_t workspace_size(const std::vector<Dims>& /*inputs*/, const Dims& /*out*/) const { return 0; }
+  // >= 0: the output may be written over input k, which the planner allows
+  // when nothing else reads that input's storage; the kernel works either way.
+  virtual int may_overwrite_input() const { return -1; }
+  // Non-null for an op that works across processes (see Collective).
+  virtual const Collective<T>* collective() const { return nullptr; }
   // Values held by the op itself (constants; a variable's initial value).
   virtual const xt::xarray<T>* value() const { return nullptr; }
   // Extra text for to_dot and error messages ("axis=1").

@@ -102,6 +102,10 @@ Node<T> constant_folding(Round<T>& r, const Match<T>& m) {
   }
   xt::xarray<T> value = xt::zeros<T>(dims);
   Buffer<T> out{value.data(), dims, value.size()};
+  std::vector<Dims> in_dims;
+  for (const Buffer<T>& b : in) in_dims.push_back(b.dims);
+  std::vector<T> scratch(op.workspace_size(in_dims, dims));  // what the plan would place in its arena
+  out.workspace = scratch.empty() ? nullptr : scratch.data();
   try {
     op.forward(ptrs, out);
   } catch (const Error&) {

@@ -115,6 +115,14 @@ class BatchIterator {
   std::size_t batches_per_epoch() const { return (rows_ + batch_size_ - 1) / batch_size_; }
   std::size_t batch_size() const { return batch_size_; }  // min(requested, rows)
   std::size_t rows() const { return rows_; }
+  // The shuffling state, so that training can stop and later resume exactly:
+  // the generator and the current order of the rows.
+  const std::mt19937_64& generator() const { return rng_; }
+  const std::vector<std::size_t>& order() const { return order_; }
+  // Continues from a state taken from generator() and order(): the next
+  // reset() shuffles `order` with `generator`. Throws unless `order` is a
+  // permutation of the rows.
+  void resume(const std::mt19937_64& generator, const std::vector<std::size_t>& order);
 
  private:
   const xt::xarray<T>& x_;

@@ -11,11 +11,17 @@
 #include "graphnn/ops.hpp"
 #include "graphnn/session.hpp"
 #include "graphnn/shape.hpp"
+#include "graphnn/config.hpp"
+#if GRAPHNN_HAVE_MPI
+#include "graphnn/allreduce.hpp"  // collectives for data-parallel training
+#endif
 // The training stack built on it.
 #include "graphnn/data.hpp"
+#include "graphnn/distributed.hpp"
 #include "graphnn/layer_norm.hpp"
 #include "graphnn/layers.hpp"
 #include "graphnn/metrics.hpp"
+#include "graphnn/conv_layers.hpp"
 #include "graphnn/optimizers.hpp"
 #include "graphnn/plots.hpp"
 #include "graphnn/runtime_info.hpp"

@@ -45,6 +45,9 @@ struct BuildContext {
   std::mt19937_64& rng;
   std::string prefix;  // unique per layer: "layer0/"
   bool training;
+  // Assignments a training build asks to run with every training step
+  // (BatchNorm's running statistics); Sequential adds them to its updates.
+  Nodes<T> updates = {};
 };
 
 template <class T>

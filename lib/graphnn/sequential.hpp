@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "graphnn/callbacks.hpp"
 #include "graphnn/custom.hpp"
 #include "graphnn/data.hpp"
 #include "graphnn/layers.hpp"
@@ -28,6 +30,12 @@ struct FitOptions {
   std::size_t log_every = 0;       // iterations between checkpoints; 0: at the end of every epoch
   bool verbose = true;             // log lines on std::cout (a progress bar too when it is a terminal)
   std::string csv_log;             // also write every checkpoint to this CSV file
+  // Called at every batch and epoch end, in order (callbacks.hpp).
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  // The number of the first epoch (for the schedule and the logs). Unset, fit
+  // continues where the last fit (or the loaded model) stopped. `epochs` is
+  // always the number of epochs this call runs (in Keras it is the last one's number).
+  std::optional<std::size_t> initial_epoch;
 };
 
 struct Evaluation {
@@ -113,9 +121,12 @@ class Sequential {
   Node<T> loss() const;
   Node<T> labels() const;
   const Normalizer<T>& normalizer() const;
+  // Epochs and iterations trained so far, over every fit call (and before a save).
+  const TrainingCounters& counters() const;
 
  private:
   struct Impl;
+  Impl& model(const char* what) const;  // throws on a moved-from model
   std::unique_ptr<Impl> impl_;
 };
 

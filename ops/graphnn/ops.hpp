@@ -2,7 +2,9 @@
 // The op set: free functions that add a node to the inputs' graph.
 // Semantics follow numpy/PyTorch (see DESIGN.md); each op's kernel, shape rule
 // and gradient rule live together in one file of ops/.
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "graphnn/graph.hpp"
@@ -97,6 +99,60 @@ template <class T> Node<T> apply_rmsprop(const Node<T>& variable, const Node<T>&
 // A fresh random mask of `like`'s shape each run: 0 with probability `rate`,
 // else 1 / (1 - rate) (ops/dropout.cpp).
 template <class T> Node<T> dropout_mask(const Node<T>& like, T rate, unsigned seed);
+
+// Convolutional networks (ops/conv_geometry.hpp says why NHWC). Images are
+// [batch, height, width, channels]; filters [kernel height, kernel width, in
+// channels, out channels] (TensorFlow's HWIO).
+struct Size2 {  // a height and a width: stride, dilation, window
+  std::size_t h = 1, w = 1;
+  Size2(std::size_t both = 1) : h(both), w(both) {}  // NOLINT: 2 means 2 x 2
+  Size2(std::size_t height, std::size_t width) : h(height), w(width) {}
+};
+struct Padding {  // "valid" (none), "same" (output = ceil(input / stride), TensorFlow's split) or explicit
+  enum class Kind { valid, same, explicit_pads };
+  Kind kind = Kind::valid;
+  std::size_t top = 0, bottom = 0, left = 0, right = 0;
+  Padding() = default;
+  Padding(const char* name);         // NOLINT: "valid" or "same"; Error otherwise
+  Padding(const std::string& name);  // NOLINT
+  static Padding explicit_pads(std::size_t top, std::size_t bottom, std::size_t left, std::size_t right);
+  std::string to_string() const;     // "valid", "same", "explicit(1,1,2,2)"; Padding(to_string()) round-trips
+};
+
+// Cross-correlation of x with w (as every framework's conv2d), zero padding (ops/conv2d.cpp).
+template <class T> Node<T> conv2d(const Node<T>& x, const Node<T>& w, Size2 stride = 1, Padding padding = "valid",
+                                  Size2 dilation = 1);
+// The gradients of conv2d as ops of their own (TensorFlow's Conv2DBackpropInput
+// and Conv2DBackpropFilter), each with its gradient rule, so gradients of
+// gradients go through a convolution: dL/dx of shape `input` [batch, H, W, C]
+// from dL/dy and w (ops/conv2d_backprop_input.cpp); dL/dw for a `kernel`-sized
+// filter from x and dL/dy (ops/conv2d_backprop_filter.cpp).
+template <class T> Node<T> conv2d_backprop_input(const Node<T>& grad, const Node<T>& w, const Shape& input,
+                                                 Size2 stride = 1, Padding padding = "valid", Size2 dilation = 1);
+template <class T> Node<T> conv2d_backprop_filter(const Node<T>& x, const Node<T>& grad, Size2 kernel,
+                                                  Size2 stride = 1, Padding padding = "valid", Size2 dilation = 1);
+// Pooling over windows of each channel; padded cells never count (ops/max_pool2d.cpp, ops/avg_pool2d.cpp).
+// Max: at ties the first maximum in row-major window order takes the gradient
+// (a NaN counts as the maximum); explicit pads must be smaller than the window.
+template <class T> Node<T> max_pool2d(const Node<T>& x, Size2 window, Size2 stride, Padding padding = "valid");
+// dL/dx of max_pool2d: `grad` routed to each window's arg-max of x.
+template <class T> Node<T> max_pool2d_grad(const Node<T>& x, const Node<T>& grad, Size2 window, Size2 stride,
+                                           Padding padding = "valid");
+// Per window, the value of `like_x`-shaped `v` at the arg-max of x (the gradient of max_pool2d_grad).
+template <class T> Node<T> max_pool2d_select(const Node<T>& x, const Node<T>& v, Size2 window, Size2 stride,
+                                             Padding padding = "valid");
+// Average: the mean of the window's cells inside the image (TensorFlow's rule; PyTorch's count_include_pad=False).
+template <class T> Node<T> avg_pool2d(const Node<T>& x, Size2 window, Size2 stride, Padding padding = "valid");
+// dL/dx of avg_pool2d for an input of shape `input`: each window's grad spread evenly over its cells.
+template <class T> Node<T> avg_pool2d_grad(const Node<T>& grad, const Shape& input, Size2 window, Size2 stride,
+                                           Padding padding = "valid");
+// (x - mean) / sqrt(variance + epsilon) * gamma + beta, mean/variance/gamma/beta
+// of shape [channels] (the last axis): with the batch's moments in training,
+// the running ones at inference (ops/batch_norm.cpp).
+template <class T> Node<T> batch_norm(const Node<T>& x, const Node<T>& mean, const Node<T>& variance,
+                                      const Node<T>& gamma, const Node<T>& beta, T epsilon);
+// [batch, ...] as [batch, product of the rest], sharing x's storage (ops/flatten.cpp).
+template <class T> Node<T> flatten(const Node<T>& x);
 
 // Operators on nodes and on a node and a scalar of its type.
 template <class T> struct type_identity { using type = T; };

@@ -1,0 +1,87 @@
+// graphnn::distributed over MPI (built with MPI): ranks from the job, sums and
+// the model check with MPI collectives, gradients averaged by allreduce_mean.
+
+#include "mpi_world.hpp"  // first: <mpi.h> without the C++ bindings
+
+#include <cstdint>
+#include <sstream>
+
+#include "graphnn/allreduce.hpp"
+#include "graphnn/distributed.hpp"
+
+namespace graphnn::distributed {
+
+int rank() { return mpi_world::rank(); }
+int size() { return mpi_world::size(); }
+
+void barrier() {
+  if (size() > 1) MPI_Barrier(mpi_world::communicator());
+}
+
+void sum(double* values, std::size_t count) {
+  if (size() > 1) MPI_Allreduce(MPI_IN_PLACE, values, int(count), MPI_DOUBLE, MPI_SUM, mpi_world::communicator());
+}
+
+void abort(const std::string& why) { mpi_world::abort(why); }
+
+namespace {
+
+std::uint64_t fnv1a(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string hex(std::uint64_t v) {
+  std::ostringstream os;
+  os << "0x" << std::hex << v;
+  return os.str();
+}
+
+}  // namespace
+
+void check_same(const std::string& what, const std::string& text) {
+  const int n = size();
+  if (n == 1) return;
+  const MPI_Comm comm = mpi_world::communicator();
+  std::vector<std::uint64_t> digests(std::size_t(n), 0);
+  const std::uint64_t mine = fnv1a(text);
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, digests.data(), 1, MPI_UINT64_T, comm);
+  int differs = -1;
+  for (int r = 1; r < n && differs < 0; ++r)
+    if (digests[std::size_t(r)] != digests[0]) differs = r;
+  if (differs < 0) return;
+  // Every process knows; rank 0's text explains the difference.
+  unsigned long length = text.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, 0, comm);
+  std::string root_text = rank() == 0 ? text : std::string(length, ' ');
+  MPI_Bcast(root_text.data(), int(length), MPI_CHAR, 0, comm);
+  throw Error("distributed: " + what + " differ between the processes: rank " + std::to_string(differs) +
+              " has digest " + hex(digests[std::size_t(differs)]) + ", rank 0 " + hex(digests[0]) + "; rank 0 has " +
+              root_text + "; this process (rank " + std::to_string(rank()) + ") has " + text);
+}
+
+template <class T>
+void broadcast_variables(Session<T>& session, const Nodes<T>& variables) {
+  if (size() == 1) return;
+  check_same("the variables (names and shapes)", describe_variables(variables));
+  const MPI_Datatype type = std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
+  for (const Node<T>& v : variables)
+    MPI_Bcast(session.variable_data(v), int(session.value(v).size()), type, 0, mpi_world::communicator());
+}
+
+template <class T>
+Nodes<T> average_gradients(const Nodes<T>& gradients) {
+  if (size() == 1) return gradients;
+  Nodes<T> mean;
+  for (const Node<T>& g : gradients) mean.push_back(allreduce_mean(g));
+  return mean;
+}
+
+#define INSTANTIATE(T)                                                          \
+  template void broadcast_variables<T>(Session<T>&, const Nodes<T>&);           \
+  template Nodes<T> average_gradients<T>(const Nodes<T>&);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace graphnn::distributed

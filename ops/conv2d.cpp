@@ -1,0 +1,63 @@
+// conv2d: NHWC cross-correlation as im2col tiles times the filter in one GEMM
+// per tile (ops/conv_geometry.hpp says why that layout). Its gradients are the
+// ops conv2d_backprop_input and conv2d_backprop_filter, each differentiable.
+#include "conv_geometry.hpp"
+#include "op_kit.hpp"
+
+namespace graphnn {
+namespace {
+
+template <class T>
+class Conv2D final : public conv::WindowedOp<T> {
+ public:
+  using conv::WindowedOp<T>::WindowedOp;
+  std::string type() const override { return "conv2d"; }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 2);
+    return conv::conv2d_output(in[0], in[1], this->window());
+  }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims& out) const override {
+    const conv::Geometry g = geometry(in[0], in[1]);
+    if (conv::is_pointwise(g)) return 0;
+    const std::size_t k = in[1][0] * in[1][1] * in[1][2];
+    return conv::tile_rows(num_elements(out) / out[3], k) * k;
+  }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const Buffer<T>&x = *in[0], &w = *in[1];
+    const conv::Image im(x.dims);
+    const conv::Geometry g = geometry(x.dims, w.dims);
+    const std::size_t k = w.dims[0] * w.dims[1] * w.dims[2], f = w.dims[3], pixels = im.n * g.pixels_per_image();
+    if (pixels == 0) return;
+    if (conv::is_pointwise(g)) return conv::gemm(false, false, pixels, f, k, T(1), x.data, k, w.data, f, T(0), out.data, f);
+    const std::size_t rows = conv::tile_rows(pixels, k);
+    for (std::size_t p0 = 0; p0 < pixels; p0 += rows) {
+      const std::size_t r = std::min(rows, pixels - p0);
+      conv::im2col(x.data, im, g, p0, r, out.workspace);
+      conv::gemm(false, false, r, f, k, T(1), out.workspace, k, w.data, f, T(0), out.data + p0 * f, f);
+    }
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&x = a.inputs[0], &w = a.inputs[1];
+    const conv::Window& win = this->window();
+    const Size2 kernel(std::size_t(w.shape()[0]), std::size_t(w.shape()[1]));
+    return {conv2d_backprop_input(a.grad, w, x.shape(), win.stride, win.padding, win.dilation),
+            conv2d_backprop_filter(x, a.grad, kernel, win.stride, win.padding, win.dilation)};
+  }
+
+ private:
+  conv::Geometry geometry(const Dims& x, const Dims& w) const {
+    return conv::resolve(this->with_kernel(w[0], w[1]), x[1], x[2]);
+  }
+};
+
+}  // namespace
+
+template <class T>
+Node<T> conv2d(const Node<T>& x, const Node<T>& w, Size2 stride, Padding padding, Size2 dilation) {
+  return kit::make<Conv2D<T>>(Nodes<T>{x, w}, conv::Window{Size2(0, 0), stride, dilation, padding});
+}
+
+#define INSTANTIATE(T) template Node<T> conv2d<T>(const Node<T>&, const Node<T>&, Size2, Padding, Size2);
+GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+}  // namespace graphnn

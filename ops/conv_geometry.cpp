@@ -1,0 +1,225 @@
+// The window arithmetic and tile copies of the convolution family
+// (conv_geometry.hpp says why NHWC and why tiles).
+#include "conv_geometry.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "graphnn/error.hpp"
+#include "graphnn/runtime_info.hpp"
+
+namespace graphnn {
+
+Padding::Padding(const char* name) : Padding(std::string(name ? name : "")) {}
+
+Padding::Padding(const std::string& name) {
+  if (name == "valid") kind = Kind::valid;
+  else if (name == "same") kind = Kind::same;
+  else if (std::sscanf(name.c_str(), "explicit(%zu,%zu,%zu,%zu)", &top, &bottom, &left, &right) == 4)
+    kind = Kind::explicit_pads;
+  else
+    throw Error("padding '" + name + "' is not \"valid\", \"same\" or explicit(top,bottom,left,right)");
+}
+
+Padding Padding::explicit_pads(std::size_t top, std::size_t bottom, std::size_t left, std::size_t right) {
+  Padding p;
+  p.kind = Kind::explicit_pads;
+  p.top = top, p.bottom = bottom, p.left = left, p.right = right;
+  return p;
+}
+
+std::string Padding::to_string() const {
+  switch (kind) {
+    case Kind::valid: return "valid";
+    case Kind::same: return "same";
+    case Kind::explicit_pads: break;
+  }
+  return "explicit(" + std::to_string(top) + "," + std::to_string(bottom) + "," + std::to_string(left) + "," +
+         std::to_string(right) + ")";
+}
+
+namespace conv {
+namespace {
+
+std::string pair_text(const Size2& s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
+
+// One dimension: `before`/`after` are the explicit pads (ignored otherwise).
+Extent resolve_extent(const char* dim, std::size_t in, std::size_t kernel, std::size_t stride, std::size_t dilation,
+                      const Padding& p, std::size_t before, std::size_t after, bool pads_inside_window) {
+  Extent e{in, 0, kernel, stride, dilation, 0};
+  const std::size_t span = (kernel - 1) * dilation + 1;
+  std::string kernel_text = "kernel " + std::to_string(kernel);
+  if (dilation > 1) kernel_text += " dilated " + std::to_string(dilation) + " (span " + std::to_string(span) + ")";
+  const std::string setting = kernel_text + ", stride " + std::to_string(stride) + ", padding " + p.to_string();
+  std::size_t padded = in;
+  if (p.kind == Padding::Kind::same) {
+    e.out = (in + stride - 1) / stride;
+    const std::size_t needed = e.out == 0 ? 0 : (e.out - 1) * stride + span;
+    const std::size_t total = needed > in ? needed - in : 0;
+    e.pad_before = total / 2;
+    padded = in + total;
+  } else if (p.kind == Padding::Kind::explicit_pads) {
+    if (pads_inside_window && (before >= span || after >= span))
+      throw Error("input " + std::string(dim) + " " + std::to_string(in) + " with " + setting +
+                  ": a pad of " + std::to_string(std::max(before, after)) + " leaves windows with no input cell " +
+                  "(pads must be smaller than the window's span " + std::to_string(span) + ")");
+    e.pad_before = before;
+    padded = in + before + after;
+  }
+  if (p.kind != Padding::Kind::same) e.out = padded >= span ? (padded - span) / stride + 1 : 0;
+  if (e.out == 0)
+    throw Error("input " + std::string(dim) + " " + std::to_string(in) + " with " + setting + " gives no output");
+  return e;
+}
+
+}  // namespace
+
+std::string Window::to_string() const {
+  std::string s = kernel.h == 0 ? "" : "kernel=" + pair_text(kernel) + ", ";  // 0: the filter's
+  s += "stride=" + pair_text(stride);
+  if (dilation.h != 1 || dilation.w != 1) s += ", dilation=" + pair_text(dilation);
+  return s + ", padding=" + padding.to_string();
+}
+
+bool Window::operator==(const Window& o) const {
+  auto same = [](const Size2& a, const Size2& b) { return a.h == b.h && a.w == b.w; };
+  return same(kernel, o.kernel) && same(stride, o.stride) && same(dilation, o.dilation) &&
+         padding.to_string() == o.padding.to_string();
+}
+
+Geometry resolve(const Window& win, std::size_t in_h, std::size_t in_w, bool pads_inside_window) {
+  auto positive = [](const Size2& s, const char* what) {
+    if (s.h == 0 || s.w == 0) throw Error(std::string(what) + " must be at least 1, got " + pair_text(s));
+  };
+  positive(win.kernel, "kernel");
+  positive(win.stride, "stride");
+  positive(win.dilation, "dilation");
+  const Padding& p = win.padding;
+  return {resolve_extent("height", in_h, win.kernel.h, win.stride.h, win.dilation.h, p, p.top, p.bottom,
+                         pads_inside_window),
+          resolve_extent("width", in_w, win.kernel.w, win.stride.w, win.dilation.w, p, p.left, p.right,
+                         pads_inside_window)};
+}
+
+void expect_image(const Shape& s, const char* what) {
+  if (s.size() != 4)
+    throw Error(std::string(what) + " must be 4-D [batch, height, width, channels] (NHWC), got " + graphnn::to_string(s));
+  for (std::size_t k = 1; k < 4; ++k)
+    if (s[k] <= 0) throw Error(std::string(what) + " " + graphnn::to_string(s) + " needs fixed, positive height, width and channels");
+}
+
+Shape conv2d_output(const Shape& x, const Shape& w, Window window) {
+  expect_image(x, "input");
+  if (w.size() != 4 || std::any_of(w.begin(), w.end(), [](std::int64_t d) { return d <= 0; }))
+    throw Error("filter must be 4-D [kernel height, kernel width, in channels, out channels] with fixed sizes, got " +
+                graphnn::to_string(w));
+  if (w[2] != x[3])
+    throw Error("filter " + graphnn::to_string(w) + " takes " + std::to_string(w[2]) + " input channels, input " +
+                graphnn::to_string(x) + " has " + std::to_string(x[3]));
+  window.kernel = Size2(std::size_t(w[0]), std::size_t(w[1]));
+  const Geometry g = resolve(window, std::size_t(x[1]), std::size_t(x[2]));
+  return {x[0], std::int64_t(g.h.out), std::int64_t(g.w.out), w[3]};
+}
+
+Cells window_cells(const Geometry& g, std::size_t oh, std::size_t ow) {
+  auto range = [](const Extent& e, std::size_t o, std::size_t& lo, std::size_t& hi) {
+    const long start = long(o * e.stride) - long(e.pad_before);
+    lo = std::size_t(std::max(start, 0L));
+    hi = std::size_t(std::min(start + long(e.kernel), long(e.in)));
+  };
+  Cells c{};
+  range(g.h, oh, c.h0, c.h1);
+  range(g.w, ow, c.w0, c.w1);
+  return c;
+}
+
+Shape pool_output(const Shape& x, const Window& window) {
+  expect_image(x, "input");
+  const Geometry g = resolve(window, std::size_t(x[1]), std::size_t(x[2]), /*pads_inside_window=*/true);
+  return {x[0], std::int64_t(g.h.out), std::int64_t(g.w.out), x[3]};
+}
+
+std::size_t tile_rows(std::size_t pixels, std::size_t row_length) {
+  return std::max<std::size_t>(1, std::min(pixels, kTileElements / std::max<std::size_t>(row_length, 1)));
+}
+
+bool is_pointwise(const Geometry& g) {
+  auto plain = [](const Extent& e) { return e.kernel == 1 && e.stride == 1 && e.pad_before == 0 && e.out == e.in; };
+  return plain(g.h) && plain(g.w);
+}
+
+namespace {
+
+// Calls f(row, cell_of_row, input_offset or -1 when padded) over the cells of
+// the receptive fields of pixels p0 .. p0 + rows; cells of C values each.
+template <class F>
+void for_each_cell(const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, F&& f) {
+  const std::size_t per_image = g.pixels_per_image();
+  std::size_t n = p0 / per_image, oh = (p0 % per_image) / g.w.out, ow = p0 % g.w.out;
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::size_t cell = 0;
+    const long h0 = long(oh * g.h.stride) - long(g.h.pad_before), w0 = long(ow * g.w.stride) - long(g.w.pad_before);
+    for (std::size_t i = 0; i < g.h.kernel; ++i) {
+      const long ih = h0 + long(i * g.h.dilation);
+      const bool row_in = ih >= 0 && ih < long(im.h);
+      for (std::size_t j = 0; j < g.w.kernel; ++j, ++cell) {
+        const long iw = w0 + long(j * g.w.dilation);
+        const bool in = row_in && iw >= 0 && iw < long(im.w);
+        f(r, cell, in ? long(((n * im.h + std::size_t(ih)) * im.w + std::size_t(iw)) * im.c) : -1L);
+      }
+    }
+    if (++ow == g.w.out) {
+      ow = 0;
+      if (++oh == g.h.out) oh = 0, ++n;
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void im2col(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* col) {
+  const std::size_t c = im.c, row_length = g.h.kernel * g.w.kernel * c;
+  for_each_cell(im, g, p0, rows, [&](std::size_t r, std::size_t cell, long at) {
+    T* dst = col + r * row_length + cell * c;
+    if (at < 0) std::fill(dst, dst + c, T(0));
+    else std::memcpy(dst, x + at, c * sizeof(T));
+  });
+}
+
+template <class T>
+void col2im_add(const T* col, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* dx) {
+  const std::size_t c = im.c, row_length = g.h.kernel * g.w.kernel * c;
+  for_each_cell(im, g, p0, rows, [&](std::size_t r, std::size_t cell, long at) {
+    if (at < 0) return;
+    const T* src = col + r * row_length + cell * c;
+    T* dst = dx + at;
+    for (std::size_t k = 0; k < c; ++k) dst[k] += src[k];
+  });
+}
+
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, float alpha, const float* a, std::size_t lda,
+          const float* b, std::size_t ldb, float beta, float* c, std::size_t ldc) {
+  warn_if_generic_blas();
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double alpha, const double* a,
+          std::size_t lda, const double* b, std::size_t ldb, double beta, double* c, std::size_t ldc) {
+  warn_if_generic_blas();
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+#define INSTANTIATE(T)                                                                                    \
+  template void im2col<T>(const T*, const Image&, const Geometry&, std::size_t, std::size_t, T*);       \
+  template void col2im_add<T>(const T*, const Image&, const Geometry&, std::size_t, std::size_t, T*);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace conv
+}  // namespace graphnn

@@ -1,0 +1,234 @@
+// Data-parallel training over MPI (issue 14). In this process (one rank): the
+// allreduce_mean op, its gradient, the planner's buckets and in-place rule,
+// the sharding of batches. Then the worker (tests/test_mpi_worker.cpp) under
+// mpirun -np 2 and 3: the same weights as one process with the whole batch,
+// uneven data, a raw graph, and the faults.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "test_util.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "../graph/collectives.hpp"
+#include "mpi_model.hpp"
+#include "sample_runs.hpp"
+
+namespace {
+
+using test::Arr;
+
+// --- one process ------------------------------------------------------------
+
+TEST_CASE("allreduce_mean in one process is its input, with passes on and off, and has a checked gradient") {
+  test::Rng rng(3);
+  test::grad_check(rng, {test::random(rng, {3, 4})}, [](const gn::Nodes<double>& v) {
+    return gn::allreduce_mean(gn::tanh(v[0]) * 2.0);
+  });
+  gn::Graph<double> g;
+  auto W = g.variable("W", test::random(rng, {3, 2}));
+  auto x = g.placeholder("x", {gn::batch, 3});
+  auto loss = gn::reduce_mean(gn::square(gn::matmul(x, W)));
+  auto grad = gn::gradients(loss, {W})[0];
+  auto mean = gn::allreduce_mean(grad);
+  CHECK(mean.op_type() == "allreduce_mean");
+  // Its gradient rule is allreduce_mean of the incoming gradient.
+  auto back = gn::gradients(gn::reduce_sum(mean), {grad})[0];
+  CHECK(back.op_type() == "allreduce_mean");
+  const Arr X = test::random(rng, {5, 3});
+  for (bool passes : {true, false}) {
+    gn::SessionOptions o;
+    o.passes.enabled = passes;
+    gn::Session<double> s(g, o);
+    const auto out = s.run({mean, grad}, {{x, X}});  // grad fetched too: the op may not overwrite it
+    CHECK_CLOSE(out[0], out[1], 0);
+    CHECK_CLOSE(s.run({mean}, {{x, X}})[0], out[1], 0);  // alone: in place
+  }
+  CHECK_ERROR(gn::allreduce_mean(grad, 0), "allreduce_mean", "bucket_bytes must be positive");
+}
+
+// A raw graph with three gradients averaged, as the planner sees it.
+struct ThreeGradients {
+  gn::Graph<double> g;
+  test::N x = g.placeholder("x", {gn::batch, 4});
+  test::N W1 = g.variable("W1", Arr(xt::ones<double>({4, 5}) * 0.1));
+  test::N W2 = g.variable("W2", Arr(xt::ones<double>({5, 3}) * 0.2));
+  test::N b = g.variable("b", Arr(xt::zeros<double>({3})));
+  test::N loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b));
+  gn::Nodes<double> grads = gn::gradients(loss, {W1, W2, b});
+};
+
+std::vector<gn::NodeId> compute_steps(const gn::Graph<double>& g) {
+  std::vector<gn::NodeId> order;
+  for (gn::NodeId id = 0; id < g.size(); ++id)
+    if (g.data(id).op->kind() == gn::OpKind::compute) order.push_back(id);
+  return order;
+}
+
+// The planner's view for a batch of 2: buckets over the storage each node really uses.
+std::vector<graphnn::collectives::BucketLayout> buckets_of(const gn::Graph<double>& g, const std::vector<gn::NodeId>& order,
+                                                           const std::vector<gn::NodeId>& fetches) {
+  const std::vector<int> shared = graphnn::collectives::shared_inputs(g, order, fetches, false);
+  std::vector<gn::NodeId> root(g.size());
+  std::vector<std::size_t> sizes(g.size());
+  for (gn::NodeId id = 0; id < g.size(); ++id) {
+    root[id] = shared[id] >= 0 ? root[g.data(id).inputs[std::size_t(shared[id])]] : id;
+    sizes[id] = gn::num_elements(gn::resolve(g.data(id).shape, 2));
+  }
+  return graphnn::collectives::group(g, order, root, sizes);
+}
+
+TEST_CASE("the planner runs each allreduce right after its gradient and groups neighbours into buckets") {
+  for (std::size_t cap : {std::size_t{1} << 20, std::size_t{8}}) {
+    ThreeGradients t;
+    gn::Nodes<double> mean;
+    for (const auto& gr : t.grads) mean.push_back(gn::allreduce_mean(gr, cap));
+    std::vector<gn::NodeId> order = compute_steps(t.g);
+    graphnn::collectives::run_early(t.g, order);
+    for (const auto& m : mean) {  // each allreduce follows its input's step directly
+      const auto at = std::find(order.begin(), order.end(), m.id());
+      REQUIRE(at != order.begin());
+      CHECK(*(at - 1) == t.g.data(m.id()).inputs[0]);
+    }
+    std::vector<gn::NodeId> fetches;
+    for (const auto& m : mean) fetches.push_back(m.id());
+    const auto buckets = buckets_of(t.g, order, fetches);
+    // 8 bytes hold one double: a bucket per gradient; 1 MiB holds all three.
+    CHECK(buckets.size() == (cap == 8 ? 3 : 1));
+    std::size_t members = 0;
+    for (const auto& b : buckets) {
+      members += b.members.size();
+      CHECK(b.start_after < b.wait_before);
+      CHECK(b.wait_before == order.size());  // only fetched: waited at the end of the run
+      for (std::size_t k = 0; k < b.members.size(); ++k)  // in place: the bucket holds the gradients themselves
+        CHECK(b.roots[k] == t.g.data(b.members[k]).inputs[0]);
+    }
+    CHECK(members == 3);
+  }
+}
+
+TEST_CASE("an allreduce overwrites its input only when nothing else reads it") {
+  ThreeGradients t;
+  auto mean = gn::allreduce_mean(t.grads[0]);
+  auto other = gn::reduce_sum(t.grads[0]);  // a second reader of the gradient
+  std::vector<gn::NodeId> order = compute_steps(t.g);
+  graphnn::collectives::run_early(t.g, order);
+  CHECK(graphnn::collectives::shared_inputs(t.g, order, {mean.id(), other.id()}, false)[mean.id()] == -1);
+  ThreeGradients u;
+  auto alone = gn::allreduce_mean(u.grads[0]);
+  order = compute_steps(u.g);
+  CHECK(graphnn::collectives::shared_inputs(u.g, order, {alone.id()}, false)[alone.id()] == 0);
+  CHECK(graphnn::collectives::shared_inputs(u.g, order, {alone.id(), u.grads[0].id()}, false)[alone.id()] == -1);  // fetched
+  CHECK(graphnn::collectives::shared_inputs(u.g, order, {alone.id()}, true)[alone.id()] == -1);  // every value kept
+}
+
+TEST_CASE("a bucket closes before an allreduce that comes after a reader of the bucket") {
+  gn::Graph<double> g;
+  auto x = g.placeholder("x", {gn::batch, 3});
+  auto W1 = g.variable("W1", Arr(xt::ones<double>({3, 3})));
+  auto W2 = g.variable("W2", Arr(xt::ones<double>({3, 2})));
+  auto a1 = gn::allreduce_mean(gn::matmul(x, W1));
+  auto t1 = gn::tanh(a1);  // reads a1 before a2 exists
+  auto a2 = gn::allreduce_mean(gn::matmul(t1, W2));
+  std::vector<gn::NodeId> order = compute_steps(g);
+  graphnn::collectives::run_early(g, order);
+  const auto buckets = buckets_of(g, order, {a2.id()});
+  REQUIRE(buckets.size() == 2);
+  CHECK(buckets[0].members == std::vector<gn::NodeId>{a1.id()});
+  CHECK(order[buckets[0].wait_before] == t1.id());  // waited for before tanh reads it
+  CHECK(buckets[1].members == std::vector<gn::NodeId>{a2.id()});
+  CHECK(buckets[1].start_after > buckets[0].wait_before);
+}
+
+TEST_CASE("ShardedBatches: each process its rows of every global batch, the same step count on all") {
+  const std::size_t rows = 23, batch = 4;
+  Arr x = xt::arange<double>(0.0, double(rows));
+  x.reshape({rows, 1});
+  const Arr y = x * 10.0;
+  for (std::size_t size : {2, 3}) {
+    gn::BatchIterator<double> global(x, y, batch * size, true, 9);
+    std::vector<std::unique_ptr<gn::distributed::ShardedBatches<double>>> ranks;
+    for (std::size_t r = 0; r < size; ++r)
+      ranks.push_back(std::make_unique<gn::distributed::ShardedBatches<double>>(x, y, batch, true, 9, int(r), int(size)));
+    std::size_t steps = 0;
+    while (global.next()) {
+      ++steps;
+      const std::size_t m = global.x_batch().shape()[0], per_rank = (m + size - 1) / size;
+      for (std::size_t r = 0; r < size; ++r) {
+        REQUIRE(ranks[r]->next());
+        const Arr& xs = ranks[r]->x_batch();
+        REQUIRE(xs.shape()[0] == per_rank);  // the same on every process
+        for (std::size_t j = 0; j < per_rank; ++j) {
+          CHECK(xs(j, 0) == global.x_batch()((r * per_rank + j) % m, 0));
+          CHECK(ranks[r]->y_batch()(j, 0) == xs(j, 0) * 10.0);
+        }
+      }
+    }
+    for (auto& r : ranks) CHECK_FALSE(r->next());
+    CHECK(steps == ranks[0]->batches_per_epoch());
+  }
+}
+
+// --- under mpirun -------------------------------------------------------------
+
+std::string mpirun(int processes, const std::string& args) {
+  std::string cmd = "timeout 180 mpirun --oversubscribe ";
+  if (::geteuid() == 0) cmd += "--allow-run-as-root ";
+  return cmd + "-np " + std::to_string(processes) + " " + samples::shell_quote(TEST_MPI_WORKER) + " " + args;
+}
+
+struct RankOutput {
+  std::vector<double> weights;
+  std::string history;
+};
+
+RankOutput read_rank(const sample_runs::TempDir& dir, int rank) {
+  std::ifstream f(dir / ("rank" + std::to_string(rank) + ".txt"));
+  REQUIRE(f.good());
+  RankOutput out;
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("history", 0) == 0) out.history = line;
+    else out.weights.push_back(std::stod(line));
+  }
+  return out;
+}
+
+double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(b[i]));
+  return diff / scale;
+}
+
+TEST_CASE("N processes with per-process batch B give the weights of one process with batch N*B (float64, 20 steps)") {
+  const std::size_t B = 4;
+  for (const std::string optimizer : {"sgd", "adam"}) {
+    for (int n : {2, 3}) {
+      CAPTURE(optimizer);
+      CAPTURE(n);
+      sample_runs::TempDir dir;
+      const auto run = sample_runs::run(mpirun(n, "train " + optimizer + " " + std::to_string(B) + " " + dir.path));
+      INFO(run.output);
+      REQUIRE(run.status == 0);
+      xt::xarray<double> x, y;
+      mpi_model::make_data(mpi_model::kSteps * B * std::size_t(n), x, y);
+      auto one = mpi_model::model(optimizer);
+      const gn::History h = one.fit(x, y, mpi_model::options(1, B * std::size_t(n)));
+      std::vector<double> expected;
+      for (const auto& p : one.parameters())
+        for (double v : one.session().value(p)) expected.push_back(v);
+      const RankOutput r0 = read_rank(dir, 0);
+      REQUIRE(r0.weights.size() == expected.size());
+      CHECK(relative_difference(r0.weights, expected) < 1e-12);
+      CHECK(relative_difference(r0.weights, std::vector<double>(expected.size(), 0.0)) > 0);  // it trained
+      for (int r = 1; r < n; ++r) {  // every process holds the same model and History
+        const RankOutput other = read_rank(dir, r);
+        CHECK(other.weights == r0.weights);
+        CHECK(other.history == r0.history);
+      }
+      REQUIRE(h.size() == 1);
+      CHECK(r0.history.find(" 20:") != std::string::npos);
+    }
+  }
+}
+}  // namespace

@@ -1,0 +1,119 @@
+// The program tests/test_mpi.cpp runs under mpirun: one mode per scenario.
+// Every process makes the same data; rank r writes what the test compares to
+// <out>/rank<r>.txt (every weight and the History, at full precision).
+//   train sgd|adam <per-rank batch> <out>   20 steps of fit
+//   uneven <out>                            rows that no process count divides
+//   raw <out>                               allreduce_mean in a raw graph, several buckets
+//   throw | kill | mismatch                 faults: rank 1 throws, dies, or builds another model
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <random>
+#include <string>
+
+#include <graphnn/graphnn.hpp>
+#include <xtensor/xview.hpp>
+
+#include "mpi_model.hpp"
+
+namespace gn = graphnn;
+
+namespace {
+
+using mpi_model::make_data;
+using mpi_model::model;
+using mpi_model::options;
+
+void write(const std::string& out, gn::Sequential<double>& m, const gn::History& h) {
+  std::ofstream f(out + "/rank" + std::to_string(gn::distributed::rank()) + ".txt");
+  f << std::setprecision(17);
+  for (const auto& p : m.parameters())
+    for (double v : m.session().value(p)) f << v << "\n";
+  f << "history";
+  for (std::size_t k = 0; k < h.size(); ++k) f << " " << h.iteration[k] << ":" << h.loss[k] << ":" << h.accuracy[k];
+  f << "\n";
+}
+
+// Gradients of a small two-layer net, averaged by allreduce_mean: each process
+// feeds its own rows; every process also computes each rank's gradient alone,
+// to write the mean it expects next to the one the job computed.
+void raw(const std::string& out) {
+  const int rank = gn::distributed::rank(), size = gn::distributed::size();
+  gn::Graph<double> g;
+  auto x = g.placeholder("x", {gn::batch, 4});
+  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 300}) * 0.01));
+  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({300, 2}) * 0.02));
+  auto b2 = g.variable("b2", xt::xarray<double>(xt::zeros<double>({2})));
+  auto loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b2));
+  const gn::Nodes<double> vars{W1, W2, b2};
+  gn::Nodes<double> mean;
+  for (const auto& grad : gn::gradients(loss, vars)) mean.push_back(gn::allreduce_mean(grad, 4096));  // small buckets
+  gn::Session<double> s(g);
+  xt::xarray<double> all, unused;
+  make_data(std::size_t(3 * size), all, unused);
+  auto rows_of = [&](int r) { return xt::xarray<double>(xt::view(all, xt::range(3 * r, 3 * r + 3))); };
+  const xt::xarray<double> mine = rows_of(rank);
+  std::vector<xt::xarray<double>> got;
+  for (int step = 0; step < 3; ++step) s.run(mean, {{x, mine}}, got);  // the same plan, run again
+  std::vector<xt::xarray<double>> expected(vars.size());
+  const gn::Nodes<double> local = gn::gradients(loss, vars);
+  for (int r = 0; r < size; ++r) {
+    const xt::xarray<double> rows = rows_of(r);
+    const auto one = s.run(local, {{x, rows}});
+    for (std::size_t k = 0; k < vars.size(); ++k)
+      expected[k] = r == 0 ? one[k] : xt::xarray<double>(expected[k] + one[k]);
+  }
+  std::ofstream f(out + "/rank" + std::to_string(rank) + ".txt");
+  f << std::setprecision(17);
+  for (std::size_t k = 0; k < vars.size(); ++k)
+    for (std::size_t i = 0; i < got[k].size(); ++i) f << got[k].data()[i] << " " << expected[k].data()[i] / size << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  xt::xarray<double> x, y;
+  if (mode == "train" && argc == 5) {
+    const std::size_t batch = std::stoul(argv[3]);
+    make_data(mpi_model::kSteps * batch * std::size_t(gn::distributed::size()), x, y);  // one epoch of 20 steps
+    auto m = model(argv[2]);
+    const gn::History h = m.fit(x, y, options(1, batch));
+    write(argv[4], m, h);
+    return 0;
+  }
+  if (mode == "uneven" && argc == 3) {
+    make_data(23, x, y);  // 23 rows, per-rank batch 4: no process count divides them
+    auto m = model("sgd");
+    gn::FitOptions o = options(3, 4);
+    o.log_every = 2;
+    const gn::History h = m.fit(x, y, o);
+    write(argv[2], m, h);
+    return 0;
+  }
+  if (mode == "raw" && argc == 3) {
+    raw(argv[2]);
+    return 0;
+  }
+  if (mode == "throw" || mode == "kill") {
+    make_data(400, x, y);
+    auto m = model("sgd");
+    m.fit(x, y, options(1, 4));  // both ranks train a while first
+    if (gn::distributed::rank() == 1) {
+      if (mode == "kill") std::raise(SIGKILL);
+      throw gn::Error("worker: the data file went missing");
+    }
+    m.fit(x, y, options(100, 4));  // rank 0 waits in an allreduce rank 1 never joins
+    return 0;
+  }
+  if (mode == "mismatch") {
+    make_data(40, x, y);
+    auto m = model("sgd", gn::distributed::rank() == 1 ? 9 : 8);
+    m.fit(x, y, options(1, 4));
+    return 0;
+  }
+  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> | raw <out> | throw | kill | mismatch\n";
+  return 2;
+}

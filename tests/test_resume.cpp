@@ -1,0 +1,178 @@
+// Full checkpoints: a model saved in the middle of training and loaded in a
+// new process (tests/resume_helper.cpp) trains on to bit-identical weights,
+// with its optimizer, schedule, counters and shuffling order. Old (version 1)
+// files still load, as weights only.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "test_util.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using test::Arr;
+using test::quiet;
+
+namespace {
+
+std::string temp_file(const std::string& name) {
+  return (fs::temp_directory_path() / ("graphnn_test_resume_" + std::to_string(::getpid()) + "_" + name)).string();
+}
+
+// Every saved variable's bytes, in order.
+std::vector<Arr> weights(gn::Sequential<double>& m) {
+  std::vector<Arr> w;
+  for (const auto& p : m.parameters()) w.push_back(m.session().value(p));
+  return w;
+}
+
+bool bit_identical(const std::vector<Arr>& a, const std::vector<Arr>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].shape() != b[i].shape() || std::memcmp(a[i].data(), b[i].data(), a[i].size() * sizeof(double)) != 0)
+      return false;
+  return true;
+}
+
+// 60 rows of y = 0.5 x0 - x1^2 + 0.3 (with batch 8: a smaller last batch each epoch).
+std::pair<Arr, Arr> data() {
+  std::mt19937 rng(21);
+  Arr x = test::random(rng, {60, 2});
+  Arr y = xt::zeros<double>({std::size_t(60), std::size_t(1)});
+  for (std::size_t i = 0; i < 60; ++i) y(i, 0) = 0.5 * x(i, 0) - x(i, 1) * x(i, 1) + 0.3;
+  return {x, y};
+}
+
+gn::Sequential<double> model(std::shared_ptr<gn::Optimizer<double>> optimizer) {
+  gn::Sequential<double> m(gn::Linear<double>(2, 8), gn::Activation<double>("tanh"), gn::Linear<double>(8, 1));
+  m.set_optimizer(std::move(optimizer)).set_seed(7);
+  return m;
+}
+
+gn::FitOptions shuffled(std::size_t epochs) {
+  gn::FitOptions o = quiet(epochs, 8);
+  o.seed = 13;
+  return o;
+}
+
+std::string summary_of(gn::Sequential<double>& m) {
+  std::ostringstream os;
+  m.summary(os);
+  return os.str();
+}
+
+}  // namespace
+
+TEST_CASE("resume is exact: 10 epochs equal 5, save, load in a new process, 5 more") {
+  const auto [x, y] = data();
+  const std::string xs = temp_file("x.npy"), ys = temp_file("y.npy");
+  gn::save_npy(xs, x);
+  gn::save_npy(ys, y);
+  const std::vector<std::pair<std::string, std::function<std::shared_ptr<gn::Optimizer<double>>()>>> optimizers = {
+      {"SGD", [] { return std::make_shared<gn::SGD<double>>(0.1, 0.9, false, 0, gn::step_decay(2, 0.5)); }},
+      {"Adam", [] { return std::make_shared<gn::Adam<double>>(0.01); }}};
+  for (const auto& [name, make] : optimizers) {
+    CAPTURE(name);
+    gn::Sequential<double> full = model(make());
+    full.fit(x, y, shuffled(10));
+
+    const std::string file = temp_file(name + ".gnn");
+    gn::Sequential<double> half = model(make());
+    half.fit(x, y, shuffled(5));
+    half.save(file);
+    const std::string command = std::string(RESUME_HELPER) + " " + file + " " + xs + " " + ys + " 5 8 13";
+    REQUIRE(std::system(command.c_str()) == 0);
+
+    gn::Sequential<double> resumed = gn::Sequential<double>::load(file);
+    CHECK(bit_identical(weights(resumed), weights(full)));
+    CHECK(resumed.counters().epoch == 10);
+    CHECK(resumed.counters().iteration == 80);
+    CHECK(summary_of(resumed).find("optimizer: " + name) != std::string::npos);
+
+    // Saving changed nothing in the half-way model: it trains on to the same weights.
+    half.fit(x, y, shuffled(5));
+    CHECK(bit_identical(weights(half), weights(full)));
+    std::remove(file.c_str());
+  }
+  std::remove(xs.c_str());
+  std::remove(ys.c_str());
+}
+
+namespace {
+
+std::uint64_t fnv1a(const std::vector<char>& bytes) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// A version 1 file as graphnn wrote them before the training state existed:
+// the model y = x W + b of two inputs, W = [[2], [3]], b = [1].
+void write_version_1(const std::string& path) {
+  gn::ByteWriter p;
+  p.u64(2);
+  p.u32(1);
+  p.str("Linear");
+  const gn::LayerConfig config = gn::Linear<double>(2, 1).config();
+  p.u32(static_cast<std::uint32_t>(config.size()));
+  for (const auto& [key, value] : config) {
+    p.str(key);
+    p.str(value);
+  }
+  p.str("identity");
+  p.str("mse");
+  p.str("none");
+  p.tensor(Arr(xt::zeros<double>({std::size_t(0)})));
+  p.tensor(Arr(xt::zeros<double>({std::size_t(0)})));
+  p.u32(2);
+  p.str("layer0/W");
+  Arr w = xt::zeros<double>({std::size_t(2), std::size_t(1)});
+  w(0, 0) = 2.0;
+  w(1, 0) = 3.0;
+  p.tensor(w);
+  p.str("layer0/b");
+  const Arr b = {1.0};
+  p.tensor(b);
+  gn::ByteWriter file;
+  file.u32(1);
+  file.u32(8);
+  file.u64(p.bytes().size());
+  std::ofstream out(path, std::ios::binary);
+  out.write("GRAPHNN\x1a", 8);
+  out.write(file.bytes().data(), static_cast<std::streamsize>(file.bytes().size()));
+  out.write(p.bytes().data(), static_cast<std::streamsize>(p.bytes().size()));
+  gn::ByteWriter checksum;
+  checksum.u64(fnv1a(p.bytes()));
+  out.write(checksum.bytes().data(), 8);
+}
+
+}  // namespace
+
+TEST_CASE("an old (version 1) model file loads as weights only: default optimizer, counters at 0") {
+  const std::string file = temp_file("v1.gnn");
+  write_version_1(file);
+  gn::Sequential<double> m = gn::Sequential<double>::load(file);
+  const Arr ones = xt::ones<double>({std::size_t(1), std::size_t(2)});
+  CHECK(m.predict(ones)(0, 0) == 6.0);
+  CHECK(m.counters().epoch == 0);
+  CHECK(m.counters().iteration == 0);
+  CHECK(summary_of(m).find("optimizer: SGD") != std::string::npos);
+  // Saved again, it is a version 2 file.
+  m.save(file);
+  std::ifstream in(file, std::ios::binary);
+  std::vector<char> head(12);
+  in.read(head.data(), 12);
+  std::uint32_t version = 0;
+  std::memcpy(&version, head.data() + 8, 4);
+  CHECK(version == 2);
+  std::remove(file.c_str());
+}
