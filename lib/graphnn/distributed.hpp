@@ -59,6 +59,9 @@ class ShardedBatches {
   xt::xarray<T>& x_batch() { return size_ == 1 ? global_.x_batch() : last_ ? x_last_ : x_full_; }
   xt::xarray<T>& y_batch() { return size_ == 1 ? global_.y_batch() : last_ ? y_last_ : y_full_; }
   std::size_t batches_per_epoch() const { return global_.batches_per_epoch(); }
+  // The global batches (their shuffled order and generator: what a checkpoint keeps).
+  BatchIterator<T>& global() { return global_; }
+  const BatchIterator<T>& global() const { return global_; }
 
  private:
   BatchIterator<T> global_;
