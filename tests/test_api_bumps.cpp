@@ -20,13 +20,14 @@ namespace {
 gn::Sequential<double> trained_classifier(std::size_t classes) {
   test::Rng rng(5);
   const Arr x = test::random(rng, {12, 3});
-  Arr y = xt::zeros<double>({12, classes == 2 ? 1 : classes});
+  const std::size_t outputs = classes == 2 ? 1 : classes;
+  Arr y = xt::zeros<double>({std::size_t{12}, outputs});
   for (std::size_t r = 0; r < 12; ++r) {
     const std::size_t c = x(r, 0) > 0 ? 1 : 0;
     if (classes == 2) y(r, 0) = double(c);
     else y(r, c + (x(r, 1) > 0.5 ? 1 : 0)) = 1;
   }
-  gn::Sequential<double> m(gn::Linear<double>(3, classes == 2 ? 1 : classes));
+  gn::Sequential<double> m(gn::Linear<double>(3, outputs));
   m.set_classifier(classes == 2 ? "sigmoid" : "softmax")
       .set_loss(classes == 2 ? "binary_cross_entropy" : "cross_entropy")
       .set_seed(1);
