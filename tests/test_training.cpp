@@ -809,7 +809,7 @@ TEST_CASE("layer argument errors") {
   CHECK_ERROR(gn::Dropout<double>(-0.5), "Dropout: rate", "not in [0, 1)");
   CHECK_ERROR(gn::Linear<double>(0, 3), "Linear: sizes must be positive, got 0 -> 3");
   CHECK_ERROR(gn::Linear<float>(3, 0), "Linear: sizes must be positive, got 3 -> 0");
-  CHECK_ERROR(gn::make_layer<double>("Conv2D", {}), "unknown layer kind 'Conv2D'", "register_layer");
+  CHECK_ERROR(gn::make_layer<double>("Conv3D", {}), "unknown layer kind 'Conv3D'", "register_layer");
   CHECK_ERROR(gn::make_layer<double>("Linear", {{"in", "2"}, {"init", "zeros"}, {"bias", "1"}}),
               "layer Linear: missing setting 'out'");
 }
