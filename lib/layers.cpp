@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "graphnn/checked_size.hpp"
+#include "graphnn/layer_norm.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -146,6 +147,22 @@ Dropout<T>::Dropout(double rate) : rate_(rate) {
   if (!(rate >= 0.0 && rate < 1.0)) throw Error("Dropout: rate " + std::to_string(rate) + " is not in [0, 1)");
 }
 
+// The rate as written: "0.1", not std::to_string's "0.100000"; 17 digits keep it exact in a model file.
+template <class T>
+LayerConfig Dropout<T>::config() const {
+  std::ostringstream os;
+  os.precision(17);
+  os << rate_;
+  return {{"rate", os.str()}};
+}
+
+template <class T>
+std::string Dropout<T>::describe() const {
+  std::ostringstream os;
+  os << "Dropout(" << rate_ << ")";
+  return os.str();
+}
+
 template <class T>
 Node<T> Dropout<T>::build(const Node<T>& x, BuildContext<T>& ctx) {
   if (!ctx.training || rate_ == 0.0) return x;
@@ -171,6 +188,7 @@ std::map<std::string, LayerFactory<T>>& factories() {
          return std::make_shared<Dropout<T>>(
              parse_finite(config_value(c, "rate", "Dropout"), "layer Dropout: setting 'rate'"));
        }},
+      {"LayerNorm", LayerNorm<T>::from_config},
   };
   return f;
 }

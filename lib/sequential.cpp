@@ -4,9 +4,12 @@
 #include "graphnn/sequential.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <iomanip>
+#include <system_error>
 
 #include "fit_data.hpp"
+#include "graphnn/metrics.hpp"
 #include "graphnn/serialize.hpp"
 #include "model_file.hpp"
 #include "model_graph.hpp"
@@ -143,14 +146,10 @@ xt::xarray<T> Sequential<T>::predict(const xt::xarray<T>& x, std::size_t batch_s
 }
 
 template <class T>
-xt::xarray<T> Sequential<T>::predict_classes(const xt::xarray<T>& x, std::size_t batch_size) {
-  const xt::xarray<T> p = predict(x, batch_size);
-  const std::size_t n = p.shape()[0], outputs = p.shape()[1];
-  xt::xarray<T> ids = xt::xarray<T>::from_shape({n});
-  for (std::size_t r = 0; r < n; ++r) {
-    const T* row = p.data() + r * outputs;
-    ids(r) = outputs == 1 ? T(row[0] >= T(0.5)) : static_cast<T>(std::max_element(row, row + outputs) - row);
-  }
+xt::xarray<std::int64_t> Sequential<T>::predict_classes(const xt::xarray<T>& x, std::size_t batch_size) {
+  const std::vector<std::size_t> classes = predicted_classes(predict(x, batch_size));
+  xt::xarray<std::int64_t> ids = xt::xarray<std::int64_t>::from_shape({classes.size()});
+  std::copy(classes.begin(), classes.end(), ids.begin());
   return ids;
 }
 
@@ -179,6 +178,9 @@ template <class T>
 void Sequential<T>::export_npy(const std::string& dir) {
   Impl& m = model("export_npy");
   m.build_unused("export_npy", "the model has no weights yet");
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw Error("export_npy: cannot create the folder '" + dir + "': " + ec.message());
   for (const auto& p : m.parameters()) save_npy(npy_path(dir, p.name()), m.session->value(p));
 }
 

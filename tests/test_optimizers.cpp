@@ -462,3 +462,49 @@ TEST_CASE("state_variables(): lr, step, then each parameter's slots, named and i
   for (const N& v : sgd.state_variables()) names.push_back(v.name());
   CHECK(names == std::vector<std::string>{"optimizer_2/lr", "optimizer_2/step"});
 }
+
+namespace {
+
+// An optimizer written as a subclass with its own update() (sign descent:
+// w -= lr sign(g)), through the protected extension points.
+class SignDescent final : public gn::Optimizer<double> {
+ public:
+  explicit SignDescent(double lr, double weight_decay = 0) : gn::Optimizer<double>(lr, gn::constant_lr(), weight_decay) {}
+  std::string name() const override { return "SignDescent"; }
+
+ private:
+  N update(const N& param, const N& grad) override {
+    slot(param, "seen");  // a slot (unused here), to show it joins state_variables()
+    return gn::assign_sub(param, gn::sign(grad) * lr_node());
+  }
+};
+
+// A subclass that forgets update().
+class NoRule final : public gn::Optimizer<double> {
+ public:
+  NoRule() : gn::Optimizer<double>(0.1, gn::constant_lr(), 0.0) {}
+  std::string name() const override { return "NoRule"; }
+};
+
+}  // namespace
+
+TEST_CASE("a subclass with its own update(): its name, config and slots; errors for what it cannot do") {
+  SignDescent opt(0.25);
+  QuadraticProblem p(opt);
+  CHECK_CLOSE(p.step(opt, 1), Arr(kW0 - 0.25 * xt::sign(kC + kW0)), kTol);
+  std::vector<std::string> names;
+  for (const N& v : opt.state_variables()) names.push_back(v.name());
+  CHECK(names == std::vector<std::string>{"optimizer/lr", "optimizer/step", "optimizer/W/seen"});
+  const gn::OptimizerConfig c = opt.config();
+  CHECK(c.kind == "SignDescent");
+  CHECK(c.settings == std::map<std::string, double>{{"lr", 0.25}, {"weight_decay", 0.0}});
+  CHECK_ERROR(gn::make_optimizer<double>(c), "make_optimizer: unknown optimizer kind 'SignDescent'");
+
+  CHECK_ERROR(SignDescent(-1.0), "optimizer: lr (the learning rate) must be positive, got -1");
+  CHECK_ERROR(SignDescent(0.1, -1.0), "optimizer: weight_decay must be >= 0, got -1");
+  NoRule none;
+  gn::Graph<double> g;
+  auto w = g.variable("W", kW0);
+  CHECK_ERROR(none.build({w}, gn::gradients(gn::reduce_sum(w * w), {w})),
+              "optimizer 'NoRule': no update rule (a subclass must define update())");
+}

@@ -158,7 +158,7 @@ TEST_CASE("XOR reaches 100% accuracy (sigmoid + binary_cross_entropy, Adam)") {
   const gn::Evaluation e = m.evaluate(x, y);
   CHECK(e.accuracy == 1.0);
   CHECK(e.loss < 0.1);
-  CHECK(identical(m.predict_classes(x), Arr{0, 1, 1, 0}));
+  CHECK(identical(m.predict_classes(x), xt::xarray<std::int64_t>{0, 1, 1, 0}));
   const Arr p = m.predict(x);
   CHECK(p.shape()[1] == 1);
   CHECK(xt::all(p > 0.0 && p < 1.0));  // probabilities, not logits
@@ -202,7 +202,7 @@ TEST_CASE("softmax + cross_entropy on 3 blobs: one-hot and class-id labels both 
   dense.fit(x, ids, quiet(5, 16));
   CHECK(sparse.evaluate(x, ids).accuracy > 0.95);
   CHECK(dense.evaluate(x, onehot).accuracy > 0.95);
-  CHECK(identical(dense.predict_classes(x), xt::xarray<double>(gn::argmax_rows(dense.predict(x)))));
+  CHECK(identical(dense.predict_classes(x), xt::xarray<std::int64_t>(gn::argmax_rows(dense.predict(x)))));
 }
 
 // The textbook flows --------------------------------------------------------

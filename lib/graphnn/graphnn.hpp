@@ -17,6 +17,7 @@
 // The training stack built on it.
 #include "graphnn/data.hpp"
 #include "graphnn/distributed.hpp"
+#include "graphnn/layer_norm.hpp"
 #include "graphnn/layers.hpp"
 #include "graphnn/metrics.hpp"
 #include "graphnn/conv_layers.hpp"

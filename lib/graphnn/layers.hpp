@@ -128,8 +128,8 @@ class Dropout final : public Layer<T> {
   std::string kind() const override { return "Dropout"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
   bool behaves_differently_in_training() const override { return true; }
-  LayerConfig config() const override { return {{"rate", std::to_string(rate_)}}; }
-  std::string describe() const override { return "Dropout(" + std::to_string(rate_) + ")"; }
+  LayerConfig config() const override;
+  std::string describe() const override;  // "Dropout(0.1)"
 
  private:
   double rate_;

@@ -4,6 +4,7 @@
 // optimizer's update nodes are added to it; fit() then only feeds batches to a
 // compiled plan. Nothing here computes a gradient by hand.
 #include <cstddef>
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -98,15 +99,16 @@ class Sequential {
   Evaluation evaluate(const xt::xarray<T>& x, const xt::xarray<T>& y, std::size_t batch_size = 1024);
   // Classifier outputs ([rows, outputs]), computed batch by batch.
   xt::xarray<T> predict(const xt::xarray<T>& x, std::size_t batch_size = 1024);
-  // Class ids [rows]: argmax, or output >= 0.5 for a single output.
-  xt::xarray<T> predict_classes(const xt::xarray<T>& x, std::size_t batch_size = 1024);
+  // Class ids [rows] as integers: argmax, or output >= 0.5 for a single output
+  // (graphnn/metrics.hpp's predicted_classes of predict).
+  xt::xarray<std::int64_t> predict_classes(const xt::xarray<T>& x, std::size_t batch_size = 1024);
 
   // One file with the architecture, the normaliser and every weight (format in serialize.hpp).
   void save(const std::string& path);
   static Sequential load(const std::string& path);
   void save_model(const std::string& path) { save(path); }
   static Sequential load_model(const std::string& path) { return load(path); }
-  // Every variable as <dir>/<name>.npy ('/' in names becomes '.').
+  // Every variable as <dir>/<name>.npy ('/' in names becomes '.'); creates <dir>.
   void export_npy(const std::string& dir);
   void import_npy(const std::string& dir);
 
