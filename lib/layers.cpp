@@ -36,11 +36,9 @@ std::string config_value(const LayerConfig& config, const std::string& key, cons
   return it->second;
 }
 
-namespace {
-
 template <class T>
-xt::xarray<T> draw(const Init& init, std::size_t in, std::size_t out, std::vector<std::size_t> shape,
-                   std::mt19937_64& rng) {
+xt::xarray<T> initial_value(const Init& init, const std::vector<std::size_t>& shape, std::size_t in, std::size_t out,
+                            std::mt19937_64& rng) {
   xt::xarray<T> w = xt::zeros<T>(shape);
   auto fill = [&](auto&& dist) {
     for (auto& v : w) v = static_cast<T>(dist(rng));
@@ -59,7 +57,32 @@ xt::xarray<T> draw(const Init& init, std::size_t in, std::size_t out, std::vecto
   return w;
 }
 
-}  // namespace
+template <class T>
+Node<T> Layer<T>::variable(BuildContext<T>& ctx, const std::string& name,
+                           const std::function<xt::xarray<T>()>& initial, bool trainable) {
+  const bool new_graph = variables_.empty() || variables_.front().node.graph() != &ctx.graph;
+  if (new_graph) variables_.clear();
+  for (const auto& v : variables_)
+    if (v.name == name) return v.node;
+  variables_.push_back({name, ctx.graph.variable(ctx.prefix + name, initial()), trainable});
+  return variables_.back().node;
+}
+
+template <class T>
+Nodes<T> Layer<T>::parameters() const {
+  Nodes<T> out;
+  for (const auto& v : variables_)
+    if (v.trainable) out.push_back(v.node);
+  return out;
+}
+
+template <class T>
+Nodes<T> Layer<T>::state() const {
+  Nodes<T> out;
+  for (const auto& v : variables_)
+    if (!v.trainable) out.push_back(v.node);
+  return out;
+}
 
 template <class T>
 Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias) : in_(in), out_(out), init_(init), bias_(bias) {
@@ -68,21 +91,13 @@ Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias) : in_(i
 
 template <class T>
 Node<T> Linear<T>::build(const Node<T>& x, BuildContext<T>& ctx) {
-  if (!w_.valid() || w_.graph() != &ctx.graph) {  // first build in this graph
-    w_ = ctx.graph.variable(ctx.prefix + "W", draw<T>(init_, in_, out_, {in_, out_}, ctx.rng));
-    if (bias_) b_ = ctx.graph.variable(ctx.prefix + "b", xt::zeros<T>({out_}));
-  }
+  const Node<T> w = this->variable(ctx, "W", [&] { return initial_value<T>(init_, {in_, out_}, in_, out_, ctx.rng); });
   if (x.shape().size() != 2 || x.shape()[1] != static_cast<std::int64_t>(in_))
     throw Error("Linear(" + std::to_string(in_) + " -> " + std::to_string(out_) + "): input " + graphnn::describe(x) +
                 " does not have " + std::to_string(in_) + " features");
-  const Node<T> y = matmul(x, w_);
-  return bias_ ? y + b_ : y;
-}
-
-template <class T>
-Nodes<T> Linear<T>::parameters() const {
-  if (!w_.valid()) return {};
-  return bias_ ? Nodes<T>{w_, b_} : Nodes<T>{w_};
+  const Node<T> y = matmul(x, w);
+  if (!bias_) return y;
+  return y + this->variable(ctx, "b", [&] { return xt::xarray<T>(xt::zeros<T>({out_})); });
 }
 
 template <class T>
@@ -165,6 +180,9 @@ std::shared_ptr<Layer<T>> make_layer(const std::string& kind, const LayerConfig&
 }
 
 #define INSTANTIATE(T)                                                                                 \
+  template xt::xarray<T> initial_value<T>(const Init&, const std::vector<std::size_t>&, std::size_t, std::size_t, \
+                                          std::mt19937_64&);                                                   \
+  template class Layer<T>;                                                                             \
   template class Linear<T>;                                                                            \
   template class Activation<T>;                                                                        \
   template class Dropout<T>;                                                                           \

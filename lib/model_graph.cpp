@@ -87,7 +87,7 @@ void ModelGraph<T>::set_normalizer(Normalizer<T> n) {
 
 template <class T>
 bool ModelGraph<T>::trains_differently() const {
-  return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->kind() == "Dropout"; });
+  return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->behaves_differently_in_training(); });
 }
 
 template <class T>
@@ -104,9 +104,15 @@ Nodes<T> ModelGraph<T>::parameters() const {
   return p;
 }
 
+// Every layer's parameters, then its state (running statistics).
 template <class T>
 Nodes<T> ModelGraph<T>::saved_variables() const {
-  return parameters();
+  Nodes<T> p;
+  for (const auto& l : layers) {
+    for (const auto& n : l->parameters()) p.push_back(n);
+    for (const auto& n : l->state()) p.push_back(n);
+  }
+  return p;
 }
 
 template <class T>

@@ -14,7 +14,9 @@
 // The training stack built on it.
 #include "graphnn/data.hpp"
 #include "graphnn/layers.hpp"
+#include "graphnn/metrics.hpp"
 #include "graphnn/optimizers.hpp"
+#include "graphnn/plots.hpp"
 #include "graphnn/runtime_info.hpp"
 #include "graphnn/sequential.hpp"
 #include "graphnn/serialize.hpp"

@@ -9,6 +9,8 @@
 #include <random>
 #include <string>
 
+#include <vector>
+
 #include "graphnn/custom.hpp"
 #include "graphnn/graph.hpp"
 
@@ -28,6 +30,12 @@ inline Init uniform(double lo, double hi) { return {Init::Kind::uniform, lo, hi}
 inline Init normal(double std) { return {Init::Kind::normal, std}; }
 inline Init zeros() { return {Init::Kind::zeros}; }
 
+// A tensor of `shape` drawn as `init` says; fan_in and fan_out scale xavier and he.
+// Public so that layers outside the library start their weights the same way.
+template <class T>
+xt::xarray<T> initial_value(const Init& init, const std::vector<std::size_t>& shape, std::size_t fan_in,
+                            std::size_t fan_out, std::mt19937_64& rng);
+
 // A layer's settings as text, for saving and loading architectures.
 using LayerConfig = std::map<std::string, std::string>;
 
@@ -45,10 +53,31 @@ class Layer {
   virtual ~Layer() = default;
   virtual std::string kind() const = 0;
   virtual Node<T> build(const Node<T>& x, BuildContext<T>& ctx) = 0;
-  virtual Nodes<T> parameters() const { return {}; }
+  // The trainable variables made with variable(), in creation order.
+  virtual Nodes<T> parameters() const;
+  // The non-trainable ones (running statistics): saved with the model, never optimised.
+  virtual Nodes<T> state() const;
+  // Whether the training build differs from the inference build (Dropout,
+  // BatchNorm); Sequential then keeps two graphs' worth of behaviour apart.
+  virtual bool behaves_differently_in_training() const { return false; }
   virtual LayerConfig config() const { return {}; }
   // One line for Sequential::summary ("Linear(1 -> 2)").
   virtual std::string describe() const { return kind(); }
+
+ protected:
+  // Creates ctx.prefix + name on the first build in ctx.graph and returns the
+  // same node on later builds (Sequential builds every layer twice, for
+  // training and for inference, in one graph). `initial` runs once per graph.
+  Node<T> variable(BuildContext<T>& ctx, const std::string& name, const std::function<xt::xarray<T>()>& initial,
+                   bool trainable = true);
+
+ private:
+  struct Owned {
+    std::string name;
+    Node<T> node;
+    bool trainable;
+  };
+  std::vector<Owned> variables_;
 };
 
 // y = x W + b, W of shape [in, out].
@@ -58,7 +87,6 @@ class Linear final : public Layer<T> {
   Linear(std::size_t in, std::size_t out, Init init = xavier_uniform(), bool bias = true);
   std::string kind() const override { return "Linear"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
-  Nodes<T> parameters() const override;
   LayerConfig config() const override;
   std::string describe() const override;
   std::size_t in() const { return in_; }
@@ -68,7 +96,6 @@ class Linear final : public Layer<T> {
   std::size_t in_, out_;
   Init init_;
   bool bias_;
-  Node<T> w_, b_;
 };
 
 // A built-in activation by name (relu, tanh, sigmoid, leaky_relu, softplus,
@@ -97,6 +124,7 @@ class Dropout final : public Layer<T> {
   explicit Dropout(double rate);
   std::string kind() const override { return "Dropout"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
+  bool behaves_differently_in_training() const override { return true; }
   LayerConfig config() const override { return {{"rate", std::to_string(rate_)}}; }
   std::string describe() const override { return "Dropout(" + std::to_string(rate_) + ")"; }
 
