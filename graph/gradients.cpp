@@ -43,7 +43,7 @@ Nodes<T> gradients(const Node<T>& y, const Nodes<T>& xs) {
                   std::to_string(in_grads.size()) + " gradients for " + std::to_string(ids.size()) + " inputs");
     for (std::size_t k = 0; k < ids.size(); ++k) {
       if (!in_grads[k].valid() || !leads_to_x[ids[k]]) continue;
-      if (in_grads[k].shape() != inputs[k].shape())
+      if (!shapes_unify(in_grads[k].shape(), inputs[k].shape()))
         throw Error("gradients: the gradient rule of op '" + op->type() + "' gave " + to_string(in_grads[k].shape()) +
                     " for input " + describe(inputs[k]));
       Node<T>& sum = grad[ids[k]];

@@ -2,12 +2,60 @@
 
 #include "graphnn/source_ops.hpp"
 
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
 namespace graphnn {
 
 template <class T>
 Nodes<T> Op<T>::backward(const GradArgs<T>& args) const {
   throw Error("gradients: op '" + type() + "' (node " + describe(args.output) +
               ") has no gradient rule");
+}
+
+// The graphs that exist, by address and serial number: a Node holds only a
+// pointer to its graph, and asks here before following it (Node::graph).
+namespace {
+std::mutex& live_graphs_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::unordered_map<const void*, std::uint64_t>& live_graphs() {
+  static std::unordered_map<const void*, std::uint64_t> graphs;
+  return graphs;
+}
+std::atomic<std::uint64_t> next_serial{1};
+}  // namespace
+
+bool graph_exists(const void* graph, std::uint64_t serial) {
+  std::lock_guard<std::mutex> lock(live_graphs_mutex());
+  auto it = live_graphs().find(graph);
+  return it != live_graphs().end() && it->second == serial;
+}
+
+template <class T>
+Graph<T>::Graph()
+    : serial_(next_serial.fetch_add(1)),
+      alive_(std::make_shared<std::atomic<bool>>(true)) {
+  std::lock_guard<std::mutex> lock(live_graphs_mutex());
+  live_graphs()[this] = serial_;
+}
+
+template <class T>
+Graph<T>::~Graph() {
+  alive_->store(false, std::memory_order_release);
+  std::lock_guard<std::mutex> lock(live_graphs_mutex());
+  live_graphs().erase(this);
+}
+
+template <class T>
+const NodeData<T>& Graph<T>::data(NodeId id) const {
+  if (id >= nodes_.size())
+    throw Error("graph: no node with id " + std::to_string(id) + " in a graph of " + std::to_string(nodes_.size()) +
+                " nodes");
+  return nodes_[id];
 }
 
 template <class T>
@@ -19,7 +67,7 @@ const NodeData<T>& Graph<T>::data(const Node<T>& n) const {
 template <class T>
 void Graph<T>::check_owns(const Node<T>& n, const char* what) const {
   if (!n.valid()) throw Error(std::string(what) + ": empty node (default-constructed Node is not part of any graph)");
-  if (n.graph() != this)
+  if (!n.in(*this))
     throw Error(std::string(what) + ": node '" + n.graph()->data(n.id()).name + "' belongs to another graph");
 }
 
@@ -96,7 +144,9 @@ Node<T> Graph<T>::add(OpPtr<T> op, const Nodes<T>& inputs, const std::string& na
   NodeData<T> d;
   d.name = unique_name(name, op->type());
   try {
+    BatchBindingScope binding;
     d.shape = op->infer(shapes);
+    d.bound_batch = binding.bound();
   } catch (const Error& e) {
     std::string msg = "op '" + op->type() + "'";
     if (!op->attributes().empty()) msg += " (" + op->attributes() + ")";

@@ -58,12 +58,14 @@ PlanSummary Session<T>::summary(const Plan& plan) const {
 
 template <class T>
 PlanSummary Session<T>::plan_summary(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds) {
+  auto lock = enter("plan_summary");
   std::size_t batch_size = 0;
   return summary(plan_for(fetches, feeds, batch_size));
 }
 
 template <class T>
 PlanSummary Session<T>::plan_summary() const {
+  auto lock = enter("plan_summary");
   if (!last_plan_) throw Error("plan_summary: the session has not run yet; pass the fetches and feeds to compile a plan");
   return summary(*last_plan_);
 }

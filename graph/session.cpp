@@ -1,5 +1,6 @@
 #include "graphnn/session.hpp"
 
+#include "batch_bindings.hpp"
 #include "session_plan.hpp"
 
 #include <xtensor/xadapt.hpp>
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace graphnn {
@@ -63,7 +65,8 @@ template <class T>
 Session<T>::Session(Graph<T>& graph) : Session(graph, SessionOptions{}) {}
 
 template <class T>
-Session<T>::Session(Graph<T>& graph, SessionOptions options) : graph_(graph), options_(std::move(options)) {
+Session<T>::Session(Graph<T>& graph, SessionOptions options)
+    : graph_(graph), graph_alive_(graph.alive()), options_(std::move(options)) {
   const auto& known = rule_names();
   for (const std::string& name : options_.passes.disabled)
     if (std::find(known.begin(), known.end(), name) == known.end()) {
@@ -71,13 +74,30 @@ Session<T>::Session(Graph<T>& graph, SessionOptions options) : graph_(graph), op
       for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
       throw Error("session: no pass named '" + name + "' to disable; the passes are " + list);
     }
+  if (options_.plan_cache_size == 0)
+    throw Error("session: SessionOptions::plan_cache_size is 0; a session needs room for at least 1 plan");
 }
 
 template <class T>
 Session<T>::~Session() = default;
 
 template <class T>
+std::unique_lock<std::mutex> Session<T>::enter(const char* caller) const {
+  if (!graph_alive_->load(std::memory_order_acquire))
+    throw Error(std::string(caller) +
+                ": the session's graph was destroyed; a Session is usable while its Graph exists");
+  return std::unique_lock<std::mutex>(mutex_);
+}
+
+template <class T>
+Graph<T>& Session<T>::graph() {
+  auto lock = enter("graph");
+  return graph_;
+}
+
+template <class T>
 std::size_t Session<T>::plan_count() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   return plans_.size();
 }
 
@@ -94,16 +114,19 @@ xt::xarray<T>& Session<T>::storage(const Node<T>& variable, const char* caller) 
 
 template <class T>
 const xt::xarray<T>& Session<T>::value(const Node<T>& variable) {
+  auto lock = enter("value");
   return storage(variable, "value");
 }
 
 template <class T>
 T* Session<T>::variable_data(const Node<T>& variable) {
+  auto lock = enter("variable_data");
   return storage(variable, "variable_data").data();
 }
 
 template <class T>
 void Session<T>::assign(const Node<T>& variable, const xt::xarray<T>& value) {
+  auto lock = enter("assign");
   xt::xarray<T>& dst = storage(variable, "assign");
   if (!std::equal(dst.shape().begin(), dst.shape().end(), value.shape().begin(), value.shape().end()))
     throw Error("assign: variable " + describe(variable) + " cannot take a value of shape " +
@@ -121,6 +144,8 @@ std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
     const NodeData<T>& d = graph_.data(feed.node);
     if (d.op->kind() != OpKind::placeholder)
       throw Error("run: " + describe(feed.node) + " is a " + d.op->type() + ", not a placeholder; only placeholders are fed");
+    for (const Feed<T>* f = feeds.begin(); f != &feed; ++f)
+      if (f->node == feed.node) throw Error("run: placeholder " + describe(feed.node) + " is fed twice in one feed list");
     const auto& vs = feed.value->shape();
     bool fits = vs.size() == d.shape.size();
     for (std::size_t k = 0; fits && k < vs.size(); ++k) fits = d.shape[k] == batch || vs[k] == std::size_t(d.shape[k]);
@@ -128,6 +153,9 @@ std::size_t Session<T>::batch_size_of(ArrayRef<Feed<T>> feeds) {
       throw Error("run: feed for placeholder " + describe(feed.node) + " has shape " +
                   to_string(Dims(vs.begin(), vs.end())));
     if (has_batch(d.shape)) {
+      if (vs[0] == 0)  // means over no rows are NaN, sums 0: neither is a useful step
+        throw Error("run: feed for placeholder " + describe(feed.node) + " has 0 rows (shape " +
+                    to_string(Dims(vs.begin(), vs.end())) + "); a batch needs at least one");
       if (batch_from && vs[0] != batch_size)
         throw Error("run: feeds disagree on the batch size: '" + batch_from->name() + "' has " +
                     std::to_string(batch_size) + ", '" + feed.node.name() + "' has " + std::to_string(vs[0]));
@@ -144,7 +172,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   auto same_fetches = [&](const std::vector<NodeId>& ids) {
     if (ids.size() != fetches.size()) return false;
     for (std::size_t i = 0; i < ids.size(); ++i)
-      if (ids[i] != fetches[i].id() || fetches[i].graph() != &graph_) return false;
+      if (ids[i] != fetches[i].id() || !fetches[i].in(graph_)) return false;
     return true;
   };
   // A steady loop runs the same fetches on feeds of the same shapes: when each
@@ -161,6 +189,7 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   };
   if (last_plan_ && same_fetches(last_plan_->fetches) && fits(*last_plan_)) {
     batch_size = last_plan_->batch_size;
+    last_plan_->last_use = ++clock_;
     return *last_plan_;
   }
   for (const auto& f : fetches) graph_.check_owns(f, "run: fetch");
@@ -172,12 +201,37 @@ typename Session<T>::Plan& Session<T>::plan_for(ArrayRef<Node<T>> fetches, Array
   if (!last_plan_) {
     std::vector<NodeId> ids;
     for (const auto& f : fetches) ids.push_back(f.id());
+    check_batch_bindings(graph_, ids, feeds, batch_size);
     PassOptions passes = options_.passes;
     if (options_.check_numerics) passes.disabled.push_back("elementwise_fusion");  // report the user's nodes
-    plans_.push_back(compile(ids, batch_size, passes));
-    last_plan_ = plans_.back().get();
+    last_plan_ = &cache(compile(ids, batch_size, passes));
   }
+  last_plan_->last_use = ++clock_;
   return *last_plan_;
+}
+
+// Keeps a new plan, dropping the least recently used one when the cache is full.
+template <class T>
+typename Session<T>::Plan& Session<T>::cache(std::unique_ptr<Plan> plan) {
+  if (plans_.size() >= options_.plan_cache_size) {
+    auto oldest = std::min_element(plans_.begin(), plans_.end(),
+                                   [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+    *oldest = std::move(plan);
+    return **oldest;
+  }
+  plans_.push_back(std::move(plan));
+  return *plans_.back();
+}
+
+// This session's state for an op that keeps one between runs (made at first
+// use, then shared by every plan of the session), or nullptr.
+template <class T>
+OpState* Session<T>::state_of(const Op<T>& op) {
+  auto it = op_states_.find(&op);
+  if (it != op_states_.end()) return it->second.get();
+  std::unique_ptr<OpState> state = op.make_state();
+  if (!state) return nullptr;
+  return op_states_.emplace(&op, std::move(state)).first->second.get();
 }
 
 // Compiling a plan, phase by phase: the program (the user's nodes the fetches
@@ -292,7 +346,7 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
     const NodeData<T>& d = g.data(id);
     Buffer<T>& out = plan->buffers[id];
     out.data = live.root[id] != id ? plan->buffers[live.root[id]].data : plan->arena.get() + offset[id];
-    Step step{d.op.get(), {}, &out, id};
+    Step step{d.op.get(), {}, &out, id, state_of(*d.op)};
     for (NodeId in : d.inputs) step.inputs.push_back(&plan->buffers[in]);
     plan->steps.push_back(std::move(step));
   }
@@ -325,7 +379,10 @@ void Session<T>::bind_feeds(Plan& plan, ArrayRef<Feed<T>> feeds) {
   for (auto& [node, buf] : plan.placeholders) {
     const Feed<T>* feed = nullptr;
     for (const auto& f : feeds)
-      if (f.node == node) feed = &f;
+      if (f.node == node) {
+        if (feed) throw Error("run: placeholder " + describe(node) + " is fed twice in one feed list");
+        feed = &f;
+      }
     if (!feed) throw Error("run: placeholder " + describe(node) + " is needed by the fetches but was not fed");
     buf->data = const_cast<T*>(feed->value->data());  // read-only: no kernel writes a placeholder
   }
@@ -337,7 +394,8 @@ void Session<T>::run_step(const Plan& plan, const Step& step) {
   const int alias = step.op->alias_input();
   if (alias >= 0 && step.op->kind() != OpKind::assign) step.out->data = step.inputs[static_cast<std::size_t>(alias)]->data;
   try {
-    step.op->forward(step.inputs, *step.out);
+    if (step.state) step.op->forward_with_state(step.inputs, *step.out, *step.state);
+    else step.op->forward(step.inputs, *step.out);
   } catch (const Error& e) {  // a kernel sees values, not names (a class id out of range): name the node
     const NodeId user = plan.program.user(step.node);
     const Node<T> named = user != passes::kNoUserNode ? graph_.node(user) : plan.program.graph->node(step.node);
@@ -375,6 +433,10 @@ void Session<T>::run_steps(const Plan& plan) {
     for (const auto& step : plan.steps) run_step(plan, step);
     return;
   }
+  // A NaN fed in is reported as the feed's, not as the first node it reaches.
+  for (const auto& [node, buf] : plan.placeholders)
+    if (!all_finite(*buf))
+      throw Error("check_numerics: feed for placeholder " + describe(node) + " holds " + value_range(*buf));
   for (const auto& step : plan.steps) {
     run_step(plan, step);
     if (all_finite(*step.out)) continue;
@@ -454,11 +516,13 @@ void Session<T>::verified_run(Plan& plan, ArrayRef<Feed<T>> feeds) {
 
 template <class T>
 void Session<T>::run_targets(ArrayRef<Node<T>> targets, ArrayRef<Feed<T>> feeds) {
+  auto lock = enter("run_targets");
   execute(targets, feeds);
 }
 
 template <class T>
 void Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds, std::vector<xt::xarray<T>>& out) {
+  auto lock = enter("run");
   const Plan& plan = execute(fetches, feeds);
   out.resize(plan.fetched.size());
   for (std::size_t i = 0; i < plan.fetched.size(); ++i) {
@@ -479,10 +543,13 @@ std::vector<xt::xarray<T>> Session<T>::run(ArrayRef<Node<T>> fetches, ArrayRef<F
 // value kept, for evaluators outside the session.
 template <class T>
 std::unique_ptr<InspectablePlan<T>> Session<T>::inspect(const Node<T>& fetch, ArrayRef<Feed<T>> feeds) {
+  auto lock = enter("inspect");
   graph_.check_owns(fetch, "inspect: fetch");
   PassOptions as_written;  // the user's ops one by one: an evaluator may follow them
   as_written.enabled = false;
-  std::unique_ptr<Plan> plan = compile({fetch.id()}, batch_size_of(feeds), as_written, /*keep_all=*/true);
+  const std::size_t batch_size = batch_size_of(feeds);
+  check_batch_bindings(graph_, {fetch.id()}, feeds, batch_size);
+  std::unique_ptr<Plan> plan = compile({fetch.id()}, batch_size, as_written, /*keep_all=*/true);
   bind_feeds(*plan, feeds);
   return std::unique_ptr<InspectablePlan<T>>(new InspectablePlan<T>(*this, std::move(plan)));
 }
@@ -508,11 +575,13 @@ const Buffer<T>& InspectablePlan<T>::fetched() const {
 
 template <class T>
 void InspectablePlan<T>::run_step(std::size_t i) {
+  auto lock = session_->enter("inspected plan: run");
   session_->run_step(*plan_, plan_->steps[i]);
 }
 
 template <class T>
 void InspectablePlan<T>::run() {
+  auto lock = session_->enter("inspected plan: run");
   session_->run_steps(*plan_);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 // Session<T>::Plan, shared by the files that implement Session (not installed).
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <utility>
@@ -20,6 +21,7 @@ struct Session<T>::Step {
   std::vector<const Buffer<T>*> inputs;
   Buffer<T>* out;
   NodeId node;  // in the plan's program
+  OpState* state;  // the session's state for the op (Op::make_state), or nullptr
 };
 
 template <class T>
@@ -37,6 +39,7 @@ struct Session<T>::Plan {
   std::unique_ptr<T, AlignedFree> arena;
   std::size_t arena_bytes = 0;
   std::unique_ptr<Plan> reference;  // PassOptions::verify: the same fetches without passes
+  std::uint64_t last_use = 0;  // the session's clock_ when it last ran
 };
 
 }  // namespace graphnn

@@ -1,5 +1,7 @@
 #include "graphnn/data.hpp"
 
+#include "graphnn/checked_size.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -112,10 +114,12 @@ void add_csv_row(CsvTable<T>& table, const std::vector<std::string_view>& fields
                 " fields, expected " + std::to_string(table.columns));
   for (std::size_t c = 0; c < fields.size(); ++c) {
     T v;
-    if (!parse_number(fields[c], v)) {
+    const bool number = parse_number(fields[c], v);
+    if (!number || !std::isfinite(v)) {
+      // nan and inf would reach training as a NaN loss; fit rejects them too.
       const std::string name = c < table.names.size() ? " ('" + table.names[c] + "')" : "";
       throw Error(where + ": line " + std::to_string(line) + ", column " + std::to_string(c + 1) + name + ": '" +
-                  std::string(fields[c]) + "' is not a number");
+                  std::string(fields[c]) + "' is not " + (number ? "a finite number" : "a number"));
     }
     table.values.push_back(v);
   }
@@ -203,11 +207,11 @@ IdxHeader parse_idx_header(const std::string& bytes, const std::string& where) {
   return h;
 }
 
-// Number of data bytes the header promises; past SIZE_MAX counts as SIZE_MAX.
+// Number of data bytes the header promises; a shape whose size overflows is an
+// Error (even with a zero dimension: xtensor forms strides from the others).
 std::size_t idx_data_bytes(const IdxHeader& h, const std::string& where) {
-  std::size_t n = idx_element_size(h.type, where);
-  for (std::size_t d : h.dims) n = (d != 0 && n > SIZE_MAX / d) ? SIZE_MAX : n * d;
-  return n;
+  const std::size_t element = idx_element_size(h.type, where);
+  return checked_product(h.dims, element, where + ": header dimensions") * element;
 }
 
 template <class U>

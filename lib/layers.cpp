@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "graphnn/checked_size.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -60,7 +61,7 @@ xt::xarray<T> initial_value(const Init& init, const std::vector<std::size_t>& sh
 template <class T>
 Node<T> Layer<T>::variable(BuildContext<T>& ctx, const std::string& name,
                            const std::function<xt::xarray<T>()>& initial, bool trainable) {
-  const bool new_graph = variables_.empty() || variables_.front().node.graph() != &ctx.graph;
+  const bool new_graph = variables_.empty() || !variables_.front().node.in(ctx.graph);
   if (new_graph) variables_.clear();
   for (const auto& v : variables_)
     if (v.name == name) return v.node;
@@ -87,6 +88,9 @@ Nodes<T> Layer<T>::state() const {
 template <class T>
 Linear<T>::Linear(std::size_t in, std::size_t out, Init init, bool bias) : in_(in), out_(out), init_(init), bias_(bias) {
   if (in == 0 || out == 0) throw Error("Linear: sizes must be positive, got " + std::to_string(in) + " -> " + std::to_string(out));
+  // Here rather than as std::bad_alloc when the weights are drawn.
+  const std::string what = "Linear(" + std::to_string(in) + " -> " + std::to_string(out) + ") weights";
+  check_allocatable(checked_product(Dims{in, out}, sizeof(T), what) * sizeof(T), what);
 }
 
 template <class T>
@@ -154,13 +158,19 @@ std::map<std::string, LayerFactory<T>>& factories() {
   static std::map<std::string, LayerFactory<T>> f = {
       {"Linear",
        [](const LayerConfig& c) {
-         return std::make_shared<Linear<T>>(std::stoul(config_value(c, "in", "Linear")),
-                                            std::stoul(config_value(c, "out", "Linear")),
+         const auto size = [&](const char* key) {
+           return parse_size(config_value(c, key, "Linear"), SIZE_MAX, std::string("layer Linear: setting '") + key + "'");
+         };
+         return std::make_shared<Linear<T>>(size("in"), size("out"),
                                             Init::parse(config_value(c, "init", "Linear")),
                                             config_value(c, "bias", "Linear") == "1");
        }},
       {"Activation", [](const LayerConfig& c) { return std::make_shared<Activation<T>>(config_value(c, "fn", "Activation")); }},
-      {"Dropout", [](const LayerConfig& c) { return std::make_shared<Dropout<T>>(std::stod(config_value(c, "rate", "Dropout"))); }},
+      {"Dropout",
+       [](const LayerConfig& c) {
+         return std::make_shared<Dropout<T>>(
+             parse_finite(config_value(c, "rate", "Dropout"), "layer Dropout: setting 'rate'"));
+       }},
   };
   return f;
 }

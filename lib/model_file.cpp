@@ -50,6 +50,22 @@ void from_file(const std::string& path, Step&& step) {
   }
 }
 
+// A few bytes of layer settings must not make the build allocate gigabytes
+// before the weights are compared: the Linear weights the settings ask for
+// must fit in what is left of the file.
+template <class T>
+void check_weights_present(const std::vector<std::shared_ptr<Layer<T>>>& layers, std::size_t left) {
+  std::size_t need = 0;
+  for (const auto& l : layers)
+    if (const auto* linear = dynamic_cast<const Linear<T>*>(l.get())) {
+      const std::size_t bytes = linear->in() * linear->out() * sizeof(T);  // checked by Linear's constructor
+      if (bytes > left - need)
+        throw Error("layer " + linear->describe() + " needs " + std::to_string(bytes) + " bytes of weights, the file holds " +
+                    std::to_string(left - need) + " more (corrupted)");
+      need += bytes;
+    }
+}
+
 template <class T>
 void read_architecture(ByteReader& r, const std::string& path, ModelGraph<T>& m) {
   const std::size_t features = r.u64();
@@ -71,6 +87,7 @@ void read_architecture(ByteReader& r, const std::string& path, ModelGraph<T>& m)
   xt::xarray<T> offset = r.tensor<T>();
   xt::xarray<T> scale = r.tensor<T>();
   m.set_normalizer(norm_kind == "none" ? Normalizer<T>() : Normalizer<T>(norm_kind, offset, scale));
+  from_file(path, [&] { check_weights_present<T>(m.layers, r.remaining()); });
   m.build(features);
 }
 

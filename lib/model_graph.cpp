@@ -104,10 +104,9 @@ Nodes<T> ModelGraph<T>::parameters() const {
   return p;
 }
 
-// Every layer's parameters, then its state (running statistics).
 template <class T>
 Nodes<T> ModelGraph<T>::saved_variables() const {
-  Nodes<T> p;
+  Nodes<T> p;  // each layer's parameters, then its state (running statistics)
   for (const auto& l : layers) {
     for (const auto& n : l->parameters()) p.push_back(n);
     for (const auto& n : l->state()) p.push_back(n);

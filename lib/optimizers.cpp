@@ -76,7 +76,7 @@ Nodes<T> Optimizer<T>::build(const Nodes<T>& params, const Nodes<T>& grads) {
   Nodes<T> updates;
   if (params.empty()) return updates;
   Graph<T>& g = *params[0].graph();
-  if (!lr_var_.valid() || lr_var_.graph() != &g) {
+  if (!lr_var_.valid() || !lr_var_.in(g)) {
     prefix_ = "optimizer/";  // the same names in every process that builds the same model
     for (int k = 2; g.has(prefix_ + "lr"); ++k) prefix_ = "optimizer_" + std::to_string(k) + "/";
     lr_var_ = g.variable(prefix_ + "lr", xt::xarray<T>(static_cast<T>(lr_)));

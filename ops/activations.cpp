@@ -110,7 +110,12 @@ using kit::unary;
 template <class T> Node<T> sigmoid(const Node<T>& x) { return unary<T, Sigmoid>(x); }
 template <class T> Node<T> tanh(const Node<T>& x) { return unary<T, Tanh>(x); }
 template <class T> Node<T> relu(const Node<T>& x) { return unary<T, Relu>(x); }
-template <class T> Node<T> leaky_relu(const Node<T>& x, T alpha) { return unary<T, LeakyRelu>(x, alpha); }
+template <class T> Node<T> leaky_relu(const Node<T>& x, T alpha) {
+  if (!std::isfinite(alpha))  // a NaN slope would silently turn every negative input into NaN
+    throw Error("op 'leaky_relu': alpha " + std::to_string(alpha) + " is not finite" +
+                (x.valid() ? " (input " + describe(x) + ")" : std::string()));
+  return unary<T, LeakyRelu>(x, alpha);
+}
 template <class T> Node<T> softplus(const Node<T>& x) { return unary<T, Softplus>(x); }
 
 #define INSTANTIATE(T)                                \

@@ -76,9 +76,12 @@ class AddN final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     if (in.empty()) throw Error("needs at least one input");
-    for (const Shape& s : in)
-      if (s != in[0]) throw Error("inputs must have one shape (add_n does not broadcast)");
-    return in[0];
+    Shape out = in[0];
+    for (const Shape& s : in) {
+      if (!shapes_unify(s, out)) throw Error("inputs must have one shape (add_n does not broadcast)");
+      out = unify_shapes(s, out);  // keeps the known sizes
+    }
+    return out;
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const T* first = in[0]->data;

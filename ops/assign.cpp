@@ -18,7 +18,7 @@ class Assign final : public Op<T> {
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    if (broadcast_shapes(in[0], in[1]) != in[0])
+    if (!shapes_unify(broadcast_shapes(in[0], in[1]), in[0]))
       throw Error("value " + to_string(in[1]) + " does not fit variable " + to_string(in[0]));
     return in[0];
   }

@@ -1,5 +1,6 @@
 // The random mask of inverted dropout; the layer multiplies by it, so the
 // gradient flows through `mul` with the same mask.
+#include <memory>
 #include <random>
 
 #include "op_kit.hpp"
@@ -7,10 +8,18 @@
 namespace graphnn {
 namespace {
 
+// The mask's random stream: one per session (Op::make_state), so sessions
+// over one graph neither race on it nor disturb each other's masks. Each
+// starts from the op's seed, so a session's masks are reproducible.
+struct RandomStream final : OpState {
+  explicit RandomStream(unsigned seed) : engine(seed) {}
+  std::mt19937_64 engine;
+};
+
 template <class T>
 class DropoutMask final : public Op<T> {
  public:
-  DropoutMask(T rate, unsigned seed) : rate_(rate), rng_(seed) {}
+  DropoutMask(T rate, unsigned seed) : rate_(rate), seed_(seed) {}
   std::string type() const override { return "dropout_mask"; }
   OpTraits traits() const override { return {OpCode::opaque, false, false}; }
   std::string attributes() const override { return "rate=" + std::to_string(rate_); }
@@ -18,16 +27,22 @@ class DropoutMask final : public Op<T> {
     kit::expect_inputs(in, 1);
     return in[0];
   }
-  void forward(const std::vector<const Buffer<T>*>&, Buffer<T>& out) const override {
+  std::unique_ptr<OpState> make_state() const override { return std::make_unique<RandomStream>(seed_); }
+  // Only a session runs the mask, always with its stream (forward_with_state).
+  void forward(const std::vector<const Buffer<T>*>&, Buffer<T>&) const override {
+    throw Error("op 'dropout_mask' draws from a session's random stream: it runs only in a Session");
+  }
+  void forward_with_state(const std::vector<const Buffer<T>*>&, Buffer<T>& out, OpState& state) const override {
+    std::mt19937_64& rng = static_cast<RandomStream&>(state).engine;
     const T keep = T(1) / (T(1) - rate_);
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    for (std::size_t i = 0; i < out.size; ++i) out.data[i] = u(rng_) < double(rate_) ? T(0) : keep;
+    for (std::size_t i = 0; i < out.size; ++i) out.data[i] = u(rng) < double(rate_) ? T(0) : keep;
   }
   Nodes<T> backward(const GradArgs<T>&) const override { return {no_gradient<T>()}; }
 
  private:
   T rate_;
-  mutable std::mt19937_64 rng_;  // the mask is drawn anew at every run
+  unsigned seed_;
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Losses. Each is one fused, numerically stable kernel whose gradient is
 // written with graph ops; all return a scalar mean.
+#include "graphnn/checked_size.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -8,8 +9,11 @@ namespace {
 
 void check_same_shape(const std::vector<Shape>& in, const char* what) {
   kit::expect_inputs(in, 2);
-  if (in[0] != in[1])
-    throw Error(std::string(what) + " must have the same shape (losses do not broadcast)");
+  try {
+    unify_shapes(in[0], in[1]);
+  } catch (const Error& e) {
+    throw Error(std::string(what) + " must have the same shape (losses do not broadcast): " + e.what());
+  }
 }
 
 template <class T>
@@ -23,7 +27,7 @@ std::size_t class_index(T id, std::size_t classes, std::size_t row, const std::s
 // Class ids: shape [rows] or [rows, 1] for logits [rows, classes].
 void check_class_ids(const Shape& logits, const Shape& ids) {
   if (logits.size() != 2) throw Error("logits must be 2-D [rows, classes]");
-  const bool ok = (ids.size() == 1 || (ids.size() == 2 && ids[1] == 1)) && ids[0] == logits[0];
+  const bool ok = (ids.size() == 1 || (ids.size() == 2 && ids[1] == 1)) && shapes_unify({ids[0]}, {logits[0]});
   if (!ok) throw Error("class ids must have shape [rows] or [rows, 1] with the logits' rows");
 }
 
@@ -205,6 +209,7 @@ class OneHot final : public Op<T> {
     kit::expect_inputs(in, 1);
     if (classes_ <= 0) throw Error("the number of classes must be positive");
     check_class_ids(Shape{in[0].empty() ? 0 : in[0][0], classes_}, in[0]);
+    checked_product(Shape{in[0][0], classes_}, sizeof(T), "the one-hot rows");  // rows x classes must not overflow
     return {in[0][0], classes_};
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {

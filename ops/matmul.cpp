@@ -27,11 +27,21 @@ void gemm(bool ta, bool tb, int m, int n, int k, double alpha, const double* a, 
 // 2-3x faster from 4096 (measured with both on this project's machine).
 constexpr std::size_t kSmallGemm = 1024;
 
-#if defined(__x86_64__)
-#define GRAPHNN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define GRAPHNN_CLONES
+// ThreadSanitizer instruments the ifunc resolver that target_clones emits, and
+// that resolver runs while the dynamic loader relocates the library, before
+// TSan's runtime is set up: every program crashed before main. Under TSan the
+// two variants are plain functions instead, picked per call by the cached CPU
+// check the element-wise loops use (ops/op_kit.hpp).
+#if defined(__SANITIZE_THREAD__)
+#define GRAPHNN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GRAPHNN_TSAN 1
 #endif
+#endif
+
+#if defined(__x86_64__) && !defined(GRAPHNN_TSAN)
+#define GRAPHNN_CLONES __attribute__((target_clones("avx2", "default")))
 GRAPHNN_CLONES void small_product(const small_gemm::Shape& d, float alpha, const float* a, const float* b, float beta,
                                   float* c) {
   small_gemm::multiply(d, alpha, a, b, beta, c);
@@ -41,6 +51,22 @@ GRAPHNN_CLONES void small_product(const small_gemm::Shape& d, double alpha, cons
   small_gemm::multiply(d, alpha, a, b, beta, c);
 }
 #undef GRAPHNN_CLONES
+#elif defined(__x86_64__)
+template <class T>
+GRAPHNN_KIT_AVX2 void small_product_avx2(const small_gemm::Shape& d, T alpha, const T* a, const T* b, T beta, T* c) {
+  small_gemm::multiply(d, alpha, a, b, beta, c);
+}
+template <class T>
+void small_product(const small_gemm::Shape& d, T alpha, const T* a, const T* b, T beta, T* c) {
+  if (kit::cpu_has_avx2()) small_product_avx2(d, alpha, a, b, beta, c);
+  else small_gemm::multiply(d, alpha, a, b, beta, c);
+}
+#else
+template <class T>
+void small_product(const small_gemm::Shape& d, T alpha, const T* a, const T* b, T beta, T* c) {
+  small_gemm::multiply(d, alpha, a, b, beta, c);
+}
+#endif
 
 // out = alpha op(a) op(b) + beta out, by loop or BLAS by size.
 template <class T>
@@ -74,7 +100,7 @@ class MatMul final : public Op<T> {
     if (in[0].size() != 2 || in[1].size() != 2) throw Error("matmul needs two 2-D inputs");
     const auto m = in[0][ta_ ? 1 : 0], ka = in[0][ta_ ? 0 : 1];
     const auto kb = in[1][tb_ ? 1 : 0], n = in[1][tb_ ? 0 : 1];
-    if (ka != kb)
+    if (!shapes_unify({ka}, {kb}))
       throw Error("inner dimensions differ (" + to_string(Shape{ka}) + " vs " + to_string(Shape{kb}) + ")");
     return {m, n};
   }
@@ -108,7 +134,7 @@ class MatMulSgdUpdate final : public Op<T> {
   int alias_input() const override { return 0; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 4);
-    if (MatMul<T>(ta_, tb_).infer({in[1], in[2]}) != in[0]) throw Error("the product does not have the variable's shape");
+    if (!shapes_unify(MatMul<T>(ta_, tb_).infer({in[1], in[2]}), in[0])) throw Error("the product does not have the variable's shape");
     return in[0];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {

@@ -1,16 +1,19 @@
 // Reductions and their adjoints. Each reduction's gradient is the matching
 // broadcast and each broadcast's gradient the matching reduction, so gradients
 // of any order stay inside this file's ops.
-#include <climits>
+#include <optional>
 
 #include "op_kit.hpp"
 
 namespace graphnn {
 namespace {
 
-constexpr int kAll = INT_MIN;  // reduce over every element
+// An axis, or none for "every element". The "all" case is not an int value:
+// as the sentinel INT_MIN it was reachable as reduce_sum(x, INT_MIN).
+using Axis = std::optional<int>;
+constexpr Axis kAll = std::nullopt;
 
-std::string axis_text(int axis) { return axis == kAll ? std::string() : "axis=" + std::to_string(axis); }
+std::string axis_text(Axis axis) { return axis == kAll ? std::string() : "axis=" + std::to_string(*axis); }
 
 // The three extents of a row-major tensor around `axis`: [outer, n, inner].
 struct AxisSplit {
@@ -29,7 +32,7 @@ Shape drop_axis(const Shape& s, std::size_t axis) {
 template <class T>
 class Reduce final : public Op<T> {
  public:
-  Reduce(bool mean, int axis) : mean_(mean), axis_(axis) {}
+  Reduce(bool mean, Axis axis) : mean_(mean), axis_(axis) {}
   std::string type() const override { return mean_ ? "reduce_mean" : "reduce_sum"; }
   bool same_as(const Op<T>& o) const override {
     const Reduce* r = kit::same_class(*this, o);
@@ -39,7 +42,7 @@ class Reduce final : public Op<T> {
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     if (axis_ == kAll) return {};
-    return drop_axis(in[0], kit::axis_index(axis_, in[0].size()));
+    return drop_axis(in[0], kit::axis_index(*axis_, in[0].size()));
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const Buffer<T>& x = *in[0];
@@ -49,7 +52,7 @@ class Reduce final : public Op<T> {
       out.data[0] = static_cast<T>(mean_ ? total / static_cast<double>(x.size) : total);
       return;
     }
-    const AxisSplit s(x.dims, kit::axis_index(axis_, x.dims.size()));
+    const AxisSplit s(x.dims, kit::axis_index(*axis_, x.dims.size()));
     const T scale = mean_ ? T(1) / static_cast<T>(s.n) : T(1);
     for (std::size_t o = 0; o < s.outer; ++o) {
       T* row = out.data + o * s.inner;
@@ -66,7 +69,7 @@ class Reduce final : public Op<T> {
 
  private:
   bool mean_;
-  int axis_;
+  Axis axis_;
 };
 
 // g / count broadcast to the shape of `like`: count is every element of
@@ -74,7 +77,7 @@ class Reduce final : public Op<T> {
 template <class T>
 class MeanGrad final : public Op<T> {
  public:
-  explicit MeanGrad(int axis) : axis_(axis) {}
+  explicit MeanGrad(Axis axis) : axis_(axis) {}
   std::string type() const override { return "mean_grad"; }
   bool same_as(const Op<T>& o) const override {
     const MeanGrad* m = kit::same_class(*this, o);
@@ -83,8 +86,8 @@ class MeanGrad final : public Op<T> {
   std::string attributes() const override { return axis_text(axis_); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    const Shape expected = axis_ == kAll ? Shape{} : drop_axis(in[1], kit::axis_index(axis_, in[1].size()));
-    if (in[0] != expected) throw Error("gradient has shape " + to_string(in[0]) + ", expected " + to_string(expected));
+    const Shape expected = axis_ == kAll ? Shape{} : drop_axis(in[1], kit::axis_index(*axis_, in[1].size()));
+    if (!shapes_unify(in[0], expected)) throw Error("gradient has shape " + to_string(in[0]) + ", expected " + to_string(expected));
     return in[1];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
@@ -94,7 +97,7 @@ class MeanGrad final : public Op<T> {
       for (std::size_t i = 0; i < out.size; ++i) out.data[i] = v;
       return;
     }
-    const AxisSplit s(out.dims, kit::axis_index(axis_, out.dims.size()));
+    const AxisSplit s(out.dims, kit::axis_index(*axis_, out.dims.size()));
     const T scale = T(1) / static_cast<T>(s.n);
     for (std::size_t o = 0; o < s.outer; ++o)
       for (std::size_t k = 0; k < s.n; ++k) {
@@ -103,11 +106,11 @@ class MeanGrad final : public Op<T> {
       }
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
-    return {axis_ == kAll ? reduce_mean(a.grad) : reduce_mean(a.grad, axis_), no_gradient<T>()};
+    return {axis_ == kAll ? reduce_mean(a.grad) : reduce_mean(a.grad, *axis_), no_gradient<T>()};
   }
 
  private:
-  int axis_;
+  Axis axis_;
 };
 
 // out[j] = the sum of x[r * m + j] over the rows r, in order of r: the loop
@@ -135,7 +138,7 @@ class SumTo final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    if (broadcast_shapes(in[1], in[0]) != in[0])
+    if (!shapes_unify(broadcast_shapes(in[1], in[0]), in[0]))
       throw Error(to_string(in[1]) + " does not broadcast to " + to_string(in[0]));
     return in[1];
   }
@@ -169,7 +172,7 @@ class BroadcastTo final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
-    if (broadcast_shapes(in[0], in[1]) != in[1])
+    if (!shapes_unify(broadcast_shapes(in[0], in[1]), in[1]))
       throw Error(to_string(in[0]) + " does not broadcast to " + to_string(in[1]));
     return in[1];
   }
@@ -210,7 +213,7 @@ template <class T>
 Nodes<T> Reduce<T>::backward(const GradArgs<T>& a) const {
   const Node<T>& x = a.inputs[0];
   if (axis_ == kAll) return {mean_ ? mean_grad(a.grad, x) : broadcast_to(a.grad, x)};
-  const int axis = static_cast<int>(kit::axis_index(axis_, x.shape().size()));
+  const int axis = static_cast<int>(kit::axis_index(*axis_, x.shape().size()));
   if (mean_) return {kit::make<MeanGrad<T>>(Nodes<T>{a.grad, x}, axis)};
   return {broadcast_to(expand_dims(a.grad, axis), x)};
 }

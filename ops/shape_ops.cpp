@@ -1,15 +1,9 @@
 // Ops that move or fill values without arithmetic.
+#include "graphnn/checked_size.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
 namespace {
-
-std::int64_t fixed_product(const Shape& s) {
-  std::int64_t p = 1;
-  for (auto d : s)
-    if (d != batch) p *= d;
-  return p;
-}
 
 template <class T>
 class Reshape final : public Op<T> {
@@ -25,12 +19,15 @@ class Reshape final : public Op<T> {
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     const auto batches = std::count(dims_.begin(), dims_.end(), batch);
-    for (auto d : dims_)
-      if (d < 0 && d != batch) throw Error("negative dimension in " + to_string(dims_));
+    if (dims_.size() > kit::kMaxRank)
+      throw Error("the new shape " + to_string(dims_) + " has rank " + std::to_string(dims_.size()) +
+                  ", more than the supported " + std::to_string(kit::kMaxRank));
+    // Checked: a product that wraps could equal the input's and pass.
+    const std::size_t wanted = checked_product(dims_, sizeof(T), "the new shape");
     if (batches != (has_batch(in[0]) ? 1 : 0))
       throw Error(has_batch(in[0]) ? "the new shape must keep exactly one batch dimension"
                                    : "the input has no batch dimension to place");
-    if (fixed_product(in[0]) != fixed_product(dims_))
+    if (checked_product(in[0], sizeof(T), "the input shape") != wanted)
       throw Error("cannot reshape " + to_string(in[0]) + " into " + to_string(dims_) + " (element counts differ)");
     return dims_;
   }
@@ -49,6 +46,10 @@ class Transpose final : public Op<T> {
   bool same_as(const Op<T>& o) const override { return kit::same_class(*this, o); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
+    // forward() indexes fixed arrays of kMaxRank strides.
+    if (in[0].size() > kit::kMaxRank)
+      throw Error("input of rank " + std::to_string(in[0].size()) + ": transpose supports rank at most " +
+                  std::to_string(kit::kMaxRank));
     return Shape(in[0].rbegin(), in[0].rend());
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {

@@ -10,7 +10,8 @@
 //   along i: C[:, 0] += op(B)[p, 0] op(A)[:, p]      (one column: C contiguous)
 // A dimension of size 1 has no stride to respect. ops/matmul.cpp compiles it
 // for the baseline and for AVX2 (GCC's target_clones: the CPU's variant is
-// chosen when the library loads).
+// chosen when the library loads; under ThreadSanitizer, which cannot run
+// that loader-time choice, by a cached check per call).
 #include <cstddef>
 
 namespace graphnn::small_gemm {
@@ -126,14 +127,14 @@ GRAPHNN_INLINE T lane_sum(Vec<T> v) {
 // Pairwise sums of two vectors' neighbouring lanes: [a0+a1, a2+a3, b0+b1,
 // b2+b3 | the same of lanes 4-7] for floats, [a0+a1, b0+b1, a2+a3, b2+b3] for
 // doubles (a template: the baseline build warns of a 256-bit return otherwise).
+// __builtin_shufflevector: GCC (from 12) and clang both have it.
 template <class T>
 GRAPHNN_INLINE Vec<T> pairs(Vec<T> a, Vec<T> b) {
   if constexpr (kLanes<T> == 8) {
-    typedef int I __attribute__((vector_size(32)));
-    return __builtin_shuffle(a, b, I{0, 2, 8, 10, 4, 6, 12, 14}) + __builtin_shuffle(a, b, I{1, 3, 9, 11, 5, 7, 13, 15});
+    return __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14) +
+           __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
   } else {
-    typedef long long I __attribute__((vector_size(32)));
-    return __builtin_shuffle(a, b, I{0, 4, 2, 6}) + __builtin_shuffle(a, b, I{1, 5, 3, 7});
+    return __builtin_shufflevector(a, b, 0, 4, 2, 6) + __builtin_shufflevector(a, b, 1, 5, 3, 7);
   }
 }
 // The lane sums of kLanes vectors at once, lane r of the result that of
@@ -142,14 +143,13 @@ GRAPHNN_INLINE Vec<T> pairs(Vec<T> a, Vec<T> b) {
 template <class T>
 GRAPHNN_INLINE Vec<T> lane_sums(const Vec<T>* acc) {
   if constexpr (kLanes<T> == 8) {
-    typedef int I __attribute__((vector_size(32)));
     const Vec<T> lo = pairs<T>(pairs<T>(acc[0], acc[1]), pairs<T>(acc[2], acc[3]));
     const Vec<T> hi = pairs<T>(pairs<T>(acc[4], acc[5]), pairs<T>(acc[6], acc[7]));
-    return __builtin_shuffle(lo, hi, I{0, 1, 2, 3, 8, 9, 10, 11}) + __builtin_shuffle(lo, hi, I{4, 5, 6, 7, 12, 13, 14, 15});
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11) +
+           __builtin_shufflevector(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15);
   } else {
-    typedef long long I __attribute__((vector_size(32)));
     const Vec<T> p01 = pairs<T>(acc[0], acc[1]), p23 = pairs<T>(acc[2], acc[3]);
-    return __builtin_shuffle(p01, p23, I{0, 1, 4, 5}) + __builtin_shuffle(p01, p23, I{2, 3, 6, 7});
+    return __builtin_shufflevector(p01, p23, 0, 1, 4, 5) + __builtin_shufflevector(p01, p23, 2, 3, 6, 7);
   }
 }
 

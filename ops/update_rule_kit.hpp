@@ -77,7 +77,7 @@ class ApplyRule final : public Op<T> {
 
   Shape infer(const std::vector<Shape>& in) const override {
     for (std::size_t k = 1; k < in.size(); ++k)
-      if (!in[k].empty() && in[k] != in[0])
+      if (!in[k].empty() && !shapes_unify(in[k], in[0]))
         throw Error("input " + std::to_string(k) + " " + to_string(in[k]) + " does not match the variable " +
                     to_string(in[0]));
     return in[0];

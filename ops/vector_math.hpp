@@ -16,10 +16,14 @@ extern "C" __m128d _ZGVbN2v_tanh(__m128d);
 extern "C" __m128 _ZGVbN4v_tanhf(__m128);
 extern "C" __m128d _ZGVbN2v_log(__m128d);
 extern "C" __m128 _ZGVbN4v_logf(__m128);
-extern "C" __m256d _ZGVdN4v_exp(__m256d);
-extern "C" __m256d _ZGVdN4v_log(__m256d);
-extern "C" __m256d _ZGVdN4v_expm1(__m256d);
-extern "C" __m256 _ZGVdN8v_tanhf(__m256);
+// The 256-bit variants are AVX2 functions: declared so, clang lets the AVX2
+// code below call them (a 256-bit argument passed without AVX is an error there).
+#define GRAPHNN_MVEC_AVX2 __attribute__((target("avx2")))
+extern "C" GRAPHNN_MVEC_AVX2 __m256d _ZGVdN4v_exp(__m256d);
+extern "C" GRAPHNN_MVEC_AVX2 __m256d _ZGVdN4v_log(__m256d);
+extern "C" GRAPHNN_MVEC_AVX2 __m256d _ZGVdN4v_expm1(__m256d);
+extern "C" GRAPHNN_MVEC_AVX2 __m256 _ZGVdN8v_tanhf(__m256);
+#undef GRAPHNN_MVEC_AVX2
 #endif
 
 namespace graphnn::vmath {

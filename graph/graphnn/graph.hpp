@@ -1,6 +1,8 @@
 #pragma once
 // Graph<T>: the append-only table of nodes. A node's inputs always have
 // smaller ids, so id order is a topological order.
+#include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
@@ -23,6 +25,9 @@ struct NodeData {
   std::vector<NodeId> inputs;
   Shape shape;
   bool backward = false;  // made by gradients()
+  // The size the shape rule unified `batch` with (mse of [5, 2] and
+  // [batch, 2] binds it to 5), else `batch`: a run must feed that batch size.
+  std::int64_t bound_batch = batch;
 };
 
 template <class T>
@@ -33,8 +38,10 @@ class Graph {
  public:
   using value_type = T;
 
-  Graph() = default;
-  Graph(const Graph&) = delete;  // nodes point at their graph
+  Graph();
+  ~Graph();
+  // Neither copied nor moved: nodes and sessions point at their graph.
+  Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;
 
   // A value fed at run time; `batch` marks the leading dimension fixed then.
@@ -57,7 +64,7 @@ class Graph {
   // True when a node is called `name`.
   bool has(const std::string& name) const { return by_name_.count(name) != 0; }
 
-  const NodeData<T>& data(NodeId id) const { return nodes_.at(id); }
+  const NodeData<T>& data(NodeId id) const;
   const NodeData<T>& data(const Node<T>& n) const;
   std::size_t size() const { return nodes_.size(); }
   Node<T> node(NodeId id) { return Node<T>(this, id); }
@@ -66,6 +73,10 @@ class Graph {
   Nodes<T> variables();
   // Throws Error unless `n` is a node of this graph; `what` names the caller.
   void check_owns(const Node<T>& n, const char* what) const;
+  // Unique per graph of the process, never reused (nodes keep it).
+  std::uint64_t serial() const { return serial_; }
+  // Reads true until the graph is destroyed: a Session keeps it to tell.
+  std::shared_ptr<const std::atomic<bool>> alive() const { return alive_; }
 
   // While alive, new nodes are marked as gradient nodes (to_dot shows them apart).
   class BackwardScope {
@@ -83,22 +94,43 @@ class Graph {
   Node<T> add_source(OpPtr<T> op, const std::string& name, Shape shape);
   std::string unique_name(const std::string& requested, const std::string& type);
 
+  std::uint64_t serial_;
+  std::shared_ptr<std::atomic<bool>> alive_;
   std::deque<NodeData<T>> nodes_;  // deque: references stay valid as nodes are added
   std::unordered_map<std::string, NodeId> by_name_;
   int backward_depth_ = 0;
 };
 
+// Whether the graph with this address and serial number still exists (graph.cpp).
+bool graph_exists(const void* graph, std::uint64_t serial);
+
+template <class T>
+Node<T>::Node(Graph<T>* graph, NodeId id) : graph_(graph), serial_(graph ? graph->serial() : 0), id_(id) {
+  if (graph && id >= graph->size())
+    throw Error("node: no node with id " + std::to_string(id) + " in a graph of " + std::to_string(graph->size()) +
+                " nodes");
+}
+template <class T>
+Graph<T>* Node<T>::graph() const {
+  if (graph_ && !graph_exists(graph_, serial_))
+    throw Error("node " + std::to_string(id_) + ": its graph was destroyed; a Node is valid while its Graph exists");
+  return graph_;
+}
+template <class T>
+bool Node<T>::in(const Graph<T>& g) const {
+  return graph_ == &g && serial_ == g.serial();
+}
 template <class T>
 const Shape& Node<T>::shape() const {
-  return graph_->data(id_).shape;
+  return graph()->data(id_).shape;
 }
 template <class T>
 const std::string& Node<T>::name() const {
-  return graph_->data(id_).name;
+  return graph()->data(id_).name;
 }
 template <class T>
 std::string Node<T>::op_type() const {
-  return graph_->data(id_).op->type();
+  return graph()->data(id_).op->type();
 }
 
 // "relu_3 [batch, 4]"

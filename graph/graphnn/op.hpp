@@ -61,6 +61,15 @@ struct OpTraits {
   bool pure = true;
 };
 
+// What an op changes from run to run (dropout's random stream). An op is
+// shared by every Session over its graph, and sessions may run on several
+// threads, so such state lives in each session: the session asks the op for
+// a fresh one (Op::make_state) and passes it back at every run.
+class OpState {
+ public:
+  virtual ~OpState() = default;
+};
+
 template <class T>
 class Op {
  public:
@@ -76,6 +85,13 @@ class Op {
   // One gradient per input, built with graph ops; an empty Node means zero.
   // The default says the op has no gradient rule.
   virtual Nodes<T> backward(const GradArgs<T>& args) const;
+  // Ops with run-to-run state: a fresh state for one session (nullptr: the op
+  // has none). A session runs such an op only by the forward below, with it.
+  virtual std::unique_ptr<OpState> make_state() const { return nullptr; }
+  virtual void forward_with_state(const std::vector<const Buffer<T>*>& inputs, Buffer<T>& out, OpState& state) const {
+    (void)state;
+    forward(inputs, out);
+  }
 
   virtual OpKind kind() const { return OpKind::compute; }
   virtual OpTraits traits() const { return {}; }

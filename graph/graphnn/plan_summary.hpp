@@ -31,6 +31,10 @@ struct SessionOptions {
   // an Error naming the node, its op and the ranges of its inputs (TensorFlow's
   // check_numerics). Off, it costs one branch per run.
   bool check_numerics = false;
+  // How many compiled plans a session keeps (one per fetch set and batch
+  // size); past it the least recently used is dropped and compiled again if
+  // asked for, so a server's predict on ever new row counts stays bounded.
+  std::size_t plan_cache_size = 32;
 };
 
 // Every rule and pass name PassOptions::disabled accepts, in the order they run.

@@ -3,9 +3,14 @@
 // fetches (and batch size) is compiled once into a plan: the nodes it needs in
 // topological order, every buffer placed in one arena by liveness; a run is
 // then only kernel calls on that memory.
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
+#include <type_traits>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -21,10 +26,14 @@ template <class U>
 class ArrayRef {
  public:
   ArrayRef() = default;
+#if defined(__GNUC__) && !defined(__clang__)  // a GCC warning (clang has no such group)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winit-list-lifetime"  // a view, like std::span: valid for the call it is passed to
+#endif
   ArrayRef(std::initializer_list<U> l) : data_(l.begin()), size_(l.size()) {}
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
   ArrayRef(const std::vector<U>& v) : data_(v.data()), size_(v.size()) {}  // NOLINT: implicit by design
   const U* begin() const { return data_; }
   const U* end() const { return data_ + size_; }
@@ -37,13 +46,27 @@ class ArrayRef {
   std::size_t size_ = 0;
 };
 
-// A placeholder and the value fed to it; the value is read in place (not copied)
-// and must outlive the run.
+// A placeholder and the value fed to it. An xt::xarray<T> the caller holds is
+// read in place (not copied) and must outlive the run. Anything else (a
+// temporary array, another element type, an xtensor expression) is converted
+// once into a copy the feed owns, so a feed list kept in a variable never
+// points at a temporary that is gone.
 template <class T>
 struct Feed {
   Feed(const Node<T>& n, const xt::xarray<T>& v) : node(n), value(&v) {}
+  Feed(const Node<T>& n, xt::xarray<T>&& v) : node(n), owned(std::make_shared<const xt::xarray<T>>(std::move(v))) {
+    value = owned.get();
+  }
+  template <class E, std::enable_if_t<!std::is_same_v<std::decay_t<E>, xt::xarray<T>>, int> = 0>
+  Feed(const Node<T>& n, E&& e) : node(n) {
+    static_assert(xt::is_xexpression<std::decay_t<E>>::value,
+                  "graphnn::Feed: a feed's value is an xtensor array or expression");
+    owned = std::make_shared<const xt::xarray<T>>(xt::xarray<T>(std::forward<E>(e)));
+    value = owned.get();
+  }
   Node<T> node;
-  const xt::xarray<T>* value;
+  std::shared_ptr<const xt::xarray<T>> owned;  // the converted or moved-in value, when the feed holds it
+  const xt::xarray<T>* value = nullptr;
 };
 
 template <class T>
@@ -88,6 +111,12 @@ class InspectablePlan {
   std::vector<StepView<T>> steps_;
 };
 
+// Threads: a Session may be used from several threads; its calls are
+// serialised (one run at a time), so each run sees and leaves consistent
+// state. What value() and variable_data() return is read outside that lock:
+// don't read it while another thread runs the session. Sessions over one
+// Graph are independent (each holds its variables, plans and random streams)
+// and may run in parallel.
 template <class T>
 class Session {
  public:
@@ -118,8 +147,10 @@ class Session {
   // (see InspectablePlan); the feeds are bound and must outlive the result.
   std::unique_ptr<InspectablePlan<T>> inspect(const Node<T>& fetch, ArrayRef<Feed<T>> feeds = {});
 
-  Graph<T>& graph() { return graph_; }
-  // Number of compiled plans (one per fetch set and batch size).
+  // The session's graph; throws Error once it is destroyed.
+  Graph<T>& graph();
+  // Number of compiled plans kept (one per fetch set and batch size; at most
+  // SessionOptions::plan_cache_size).
   std::size_t plan_count() const;
   // What the compiler made of the plan for these fetches and feeds (compiled
   // now if it was not yet): rules fired, fused groups, buffers, kernels.
@@ -146,11 +177,21 @@ class Session {
   PlanSummary summary(const Plan& plan) const;
   friend class InspectablePlan<T>;
 
+  // Every public call starts here: one call at a time, and an Error when the graph is gone.
+  std::unique_lock<std::mutex> enter(const char* caller) const;
+  Plan& cache(std::unique_ptr<Plan> plan);
+  OpState* state_of(const Op<T>& op);
+
   Graph<T>& graph_;
+  std::shared_ptr<const std::atomic<bool>> graph_alive_;  // Graph::alive()
   SessionOptions options_;
   std::unordered_map<NodeId, xt::xarray<T>> variables_;  // node id -> value (element addresses are stable)
-  std::vector<std::unique_ptr<Plan>> plans_;  // few; searched without allocating
+  std::vector<std::unique_ptr<Plan>> plans_;  // at most options_.plan_cache_size; searched without allocating
   Plan* last_plan_ = nullptr;
+  std::uint64_t clock_ = 0;  // counts plan uses, for least-recently-used eviction
+  // Per op with run-to-run state (dropout's random stream): this session's state.
+  std::unordered_map<const Op<T>*, std::unique_ptr<OpState>> op_states_;
+  mutable std::mutex mutex_;  // one call at a time (see "Threads" above)
 };
 
 extern template class Session<float>;

@@ -40,7 +40,7 @@ auto view(P* data, std::size_t n) {
 }
 
 inline void check_same_shape(const Shape& a, const Shape& b, const std::string& what) {
-  if (a != b) throw Error(what + " must have the same shape");
+  if (!shapes_unify(a, b)) throw Error(what + " must have the same shape");
 }
 
 // Whether an xtensor expression type holds a reference to an expression or
