@@ -11,23 +11,20 @@ namespace graphnn {
 
 namespace {
 
-// A callback made of one function, for lambdas.
-class EpochLambda final : public Callback {
+// A callback made of a function, for lambdas: at epoch end or at batch end.
+class LambdaCallback final : public Callback {
  public:
-  explicit EpochLambda(EpochFunction f) : f_(std::move(f)) {}
-  void on_epoch_end(TrainingControl& c, std::size_t epoch, const Logs& logs) override { f_(c, epoch, logs); }
+  LambdaCallback(EpochFunction epoch, BatchFunction batch) : epoch_(std::move(epoch)), batch_(std::move(batch)) {}
+  void on_epoch_end(TrainingControl& c, std::size_t epoch, const Logs& logs) override {
+    if (epoch_) epoch_(c, epoch, logs);
+  }
+  void on_batch_end(TrainingControl& c, std::size_t iteration, const Logs& logs) override {
+    if (batch_) batch_(c, iteration, logs);
+  }
 
  private:
-  EpochFunction f_;
-};
-
-class BatchLambda final : public Callback {
- public:
-  explicit BatchLambda(BatchFunction f) : f_(std::move(f)) {}
-  void on_batch_end(TrainingControl& c, std::size_t iteration, const Logs& logs) override { f_(c, iteration, logs); }
-
- private:
-  BatchFunction f_;
+  EpochFunction epoch_;
+  BatchFunction batch_;
 };
 
 std::string names_of(const Logs& logs) {
@@ -48,12 +45,12 @@ std::string with_epoch(std::string path, std::size_t epoch) {
 
 std::shared_ptr<Callback> on_epoch_end(EpochFunction f) {
   if (!f) throw Error("on_epoch_end: empty function");
-  return std::make_shared<EpochLambda>(std::move(f));
+  return std::make_shared<LambdaCallback>(std::move(f), nullptr);
 }
 
 std::shared_ptr<Callback> on_batch_end(BatchFunction f) {
   if (!f) throw Error("on_batch_end: empty function");
-  return std::make_shared<BatchLambda>(std::move(f));
+  return std::make_shared<LambdaCallback>(nullptr, std::move(f));
 }
 
 Monitor::Monitor(std::string name, double min_delta, const std::string& who)

@@ -61,6 +61,7 @@ void Trainer<T>::prepare_data(const xt::xarray<T>& x, const xt::xarray<T>& y, co
                               const xt::xarray<T>* val_y) {
   m_.build(x.shape()[1]);
   m_.build_training(y.shape()[1]);
+  m_.check_metrics("fit");
   if (val_x && val_y->shape()[1] != y.shape()[1])
     throw Error("fit: validation labels have " + std::to_string(val_y->shape()[1]) + " columns, training labels " +
                 std::to_string(y.shape()[1]));
@@ -145,11 +146,13 @@ Checkpoint Trainer<T>::measure(std::size_t epoch) {
   const Evaluation tr = m_.evaluate(*train_x_, *train_y_, 1024);
   c.loss = tr.loss;
   c.accuracy = tr.accuracy;
+  for (const auto& name : m_.metric_names) c.metrics.emplace_back(name, tr.metrics.at(name));
   if (has_validation_) {
     const Evaluation va = m_.evaluate(validation_.x, validation_.y, 1024);
     c.has_validation = true;
     c.val_loss = va.loss;
     c.val_accuracy = va.accuracy;
+    for (const auto& name : m_.metric_names) c.metrics.emplace_back("val_" + name, va.metrics.at(name));
   }
   return c;
 }
@@ -200,6 +203,7 @@ Logs Trainer<T>::logs_of(const Checkpoint& c) const {
     logs["val_loss"] = c.val_loss;
     if (c.classifier) logs["val_accuracy"] = c.val_accuracy;
   }
+  for (const auto& [name, value] : c.metrics) logs[name] = value;
   return logs;
 }
 
