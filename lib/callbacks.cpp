@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "fit_data.hpp"
 #include "graphnn/error.hpp"
 
 namespace graphnn {
@@ -56,7 +57,7 @@ std::shared_ptr<Callback> on_batch_end(BatchFunction f) {
 Monitor::Monitor(std::string name, double min_delta, const std::string& who)
     : name_(std::move(name)), who_(who), min_delta_(min_delta), higher_is_better_(name_.find("acc") != std::string::npos) {
   if (name_.empty()) throw Error(who_ + ": the monitored log name is empty");
-  if (!(min_delta >= 0)) throw Error(who_ + ": min_delta must be >= 0, got " + std::to_string(min_delta));
+  if (!(min_delta >= 0)) throw Error(who_ + ": min_delta must be >= 0, got " + fit_data::value_text(min_delta));
   best_ = higher_is_better_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
 }
 
@@ -138,8 +139,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(std::string monitor, double factor, std::si
       patience_(patience),
       cooldown_(cooldown),
       monitor_(monitor_name_, min_delta, "ReduceLROnPlateau") {
-  if (!(factor > 0 && factor < 1)) throw Error("ReduceLROnPlateau: factor must be in (0, 1), got " + std::to_string(factor));
-  if (!(min_lr >= 0)) throw Error("ReduceLROnPlateau: min_lr must be >= 0, got " + std::to_string(min_lr));
+  if (!(factor > 0 && factor < 1)) throw Error("ReduceLROnPlateau: factor must be in (0, 1), got " + fit_data::value_text(factor));
+  if (!(min_lr >= 0)) throw Error("ReduceLROnPlateau: min_lr must be >= 0, got " + fit_data::value_text(min_lr));
 }
 
 void ReduceLROnPlateau::on_train_begin(TrainingControl&) {

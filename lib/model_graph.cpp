@@ -241,8 +241,7 @@ void ModelGraph<T>::prepare_step(std::size_t iteration, std::size_t epoch) {
 
 template <class T>
 void ModelGraph<T>::scale_learning_rate(double factor) {
-  if (!(factor > 0)) throw Error("scale_learning_rate: the factor must be positive, got " + std::to_string(factor));
-  if (!lr_variable.valid()) throw Error("scale_learning_rate: the optimizer " + optimizer->name() + " has no learning-rate variable");
+  if (!(factor > 0)) throw Error("scale_learning_rate: the factor must be positive, got " + fit_data::value_text(factor));
   lr_scale *= factor;
 }
 

@@ -22,6 +22,7 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
   log_ = std::make_unique<TrainingLog>(o_.verbose ? &std::cout : nullptr, o_.verbose && stdout_is_terminal(),
                                        o_.csv_log, o_.epochs * batches.batches_per_epoch());
   if (o_.initial_epoch) m_.counters.epoch = *o_.initial_epoch;
+  log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch 7/10" counts on across fit calls
   first_iteration_ = m_.counters.iteration;
   keep_good_weights();
   for (const auto& c : o_.callbacks) c->on_train_begin(*this);

@@ -1272,3 +1272,44 @@ TEST_CASE("metrics: chosen with set_metrics, logged at checkpoints, kept in Hist
   CHECK(ce.metrics.at("top_k_accuracy(2)") >= ce.accuracy);
   CHECK(ce.metrics.at("top_k_accuracy(2)") == gn::top_k_accuracy(c.predict(bx), ids, 2));
 }
+
+TEST_CASE("what a callback asks for wrongly is refused with its name; built-in callbacks check their settings") {
+  const auto [x, y] = surface(40, 3);
+  auto fit_with = [&](gn::EpochFunction f) {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    gn::FitOptions o = quiet(1, 8);
+    o.callbacks = {gn::on_epoch_end(std::move(f))};
+    m.fit(x, y, o);
+  };
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) { c.scale_learning_rate(0); }),
+              "scale_learning_rate: the factor must be positive, got 0");
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) { c.set_weights({{1.0}}); }),
+              "set_weights: 1 tensors for 4 variables");
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) {
+                gn::WeightSnapshot w = c.weights();
+                w[0].pop_back();
+                c.set_weights(w);
+              }),
+              "set_weights: 15 values for variable 'layer0/W' [2, 8]");
+  CHECK_ERROR(gn::on_batch_end(nullptr), "on_batch_end: empty function");
+  CHECK_ERROR(gn::EarlyStopping(""), "EarlyStopping: the monitored log name is empty");
+  CHECK_ERROR(gn::ModelCheckpoint(""), "ModelCheckpoint: empty path");
+  CHECK_ERROR(gn::ReduceLROnPlateau("loss", 0.5, 1, 0, 0, -1), "ReduceLROnPlateau: min_lr must be >= 0, got -1");
+}
+
+TEST_CASE("BatchIterator::resume continues a saved shuffling state, and refuses one that does not fit") {
+  const auto [x, y] = surface(10, 1);
+  gn::BatchIterator<double> straight(x, y, 4, true, 3), resumed(x, y, 4, true, 99);
+  straight.reset();  // the second epoch's order
+  resumed.resume(straight.generator(), straight.order());
+  straight.reset();
+  resumed.reset();
+  CHECK(resumed.order() == straight.order());
+  while (straight.next()) {
+    REQUIRE(resumed.next());
+    CHECK(identical(Arr(resumed.x_batch()), Arr(straight.x_batch())));
+  }
+  CHECK_ERROR(resumed.resume(straight.generator(), {0, 1, 2}), "BatchIterator::resume: the order has 3 rows, the data 10");
+  CHECK_ERROR(resumed.resume(straight.generator(), {0, 1, 2, 3, 4, 5, 6, 7, 8, 8}),
+              "BatchIterator::resume: the order is not a permutation of the 10 rows (row 8)");
+}
