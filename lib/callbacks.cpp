@@ -5,29 +5,27 @@
 #include <limits>
 #include <sstream>
 
+#include "fit_data.hpp"
 #include "graphnn/error.hpp"
 
 namespace graphnn {
 
 namespace {
 
-// A callback made of one function, for lambdas.
-class EpochLambda final : public Callback {
+// A callback made of a function, for lambdas: at epoch end or at batch end.
+class LambdaCallback final : public Callback {
  public:
-  explicit EpochLambda(EpochFunction f) : f_(std::move(f)) {}
-  void on_epoch_end(TrainingControl& c, std::size_t epoch, const Logs& logs) override { f_(c, epoch, logs); }
+  LambdaCallback(EpochFunction epoch, BatchFunction batch) : epoch_(std::move(epoch)), batch_(std::move(batch)) {}
+  void on_epoch_end(TrainingControl& c, std::size_t epoch, const Logs& logs) override {
+    if (epoch_) epoch_(c, epoch, logs);
+  }
+  void on_batch_end(TrainingControl& c, std::size_t iteration, const Logs& logs) override {
+    if (batch_) batch_(c, iteration, logs);
+  }
 
  private:
-  EpochFunction f_;
-};
-
-class BatchLambda final : public Callback {
- public:
-  explicit BatchLambda(BatchFunction f) : f_(std::move(f)) {}
-  void on_batch_end(TrainingControl& c, std::size_t iteration, const Logs& logs) override { f_(c, iteration, logs); }
-
- private:
-  BatchFunction f_;
+  EpochFunction epoch_;
+  BatchFunction batch_;
 };
 
 std::string names_of(const Logs& logs) {
@@ -48,18 +46,18 @@ std::string with_epoch(std::string path, std::size_t epoch) {
 
 std::shared_ptr<Callback> on_epoch_end(EpochFunction f) {
   if (!f) throw Error("on_epoch_end: empty function");
-  return std::make_shared<EpochLambda>(std::move(f));
+  return std::make_shared<LambdaCallback>(std::move(f), nullptr);
 }
 
 std::shared_ptr<Callback> on_batch_end(BatchFunction f) {
   if (!f) throw Error("on_batch_end: empty function");
-  return std::make_shared<BatchLambda>(std::move(f));
+  return std::make_shared<LambdaCallback>(nullptr, std::move(f));
 }
 
 Monitor::Monitor(std::string name, double min_delta, const std::string& who)
     : name_(std::move(name)), who_(who), min_delta_(min_delta), higher_is_better_(name_.find("acc") != std::string::npos) {
   if (name_.empty()) throw Error(who_ + ": the monitored log name is empty");
-  if (!(min_delta >= 0)) throw Error(who_ + ": min_delta must be >= 0, got " + std::to_string(min_delta));
+  if (!(min_delta >= 0)) throw Error(who_ + ": min_delta must be >= 0, got " + fit_data::value_text(min_delta));
   best_ = higher_is_better_ ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
 }
 
@@ -141,8 +139,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(std::string monitor, double factor, std::si
       patience_(patience),
       cooldown_(cooldown),
       monitor_(monitor_name_, min_delta, "ReduceLROnPlateau") {
-  if (!(factor > 0 && factor < 1)) throw Error("ReduceLROnPlateau: factor must be in (0, 1), got " + std::to_string(factor));
-  if (!(min_lr >= 0)) throw Error("ReduceLROnPlateau: min_lr must be >= 0, got " + std::to_string(min_lr));
+  if (!(factor > 0 && factor < 1)) throw Error("ReduceLROnPlateau: factor must be in (0, 1), got " + fit_data::value_text(factor));
+  if (!(min_lr >= 0)) throw Error("ReduceLROnPlateau: min_lr must be >= 0, got " + fit_data::value_text(min_lr));
 }
 
 void ReduceLROnPlateau::on_train_begin(TrainingControl&) {

@@ -1,5 +1,6 @@
 #include "model_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -130,7 +131,9 @@ void write_shuffle(const ShuffleState& s, ByteWriter& w) {
 template <class T>
 void write_optimizer(const ModelGraph<T>& m, ByteWriter& w) {
   const OptimizerConfig c = m.optimizer->config();
-  w.str(c.kind);
+  const auto& rules = update_rules();
+  const bool declared = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) { return rule.kind == c.kind; });
+  w.str(declared ? c.kind : "");  // "": a user's own optimizer, which load cannot make back
   w.u32(static_cast<std::uint32_t>(c.settings.size()));
   for (const auto& [name, value] : c.settings) {
     w.str(name);

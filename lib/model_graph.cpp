@@ -87,6 +87,29 @@ void ModelGraph<T>::set_normalizer(Normalizer<T> n) {
 }
 
 template <class T>
+void ModelGraph<T>::set_metrics(const std::vector<std::string>& names) {
+  std::vector<MetricFn<T>> fns;
+  for (const auto& name : names) {
+    try {
+      fns.push_back(metric_by_name<T>(name));
+    } catch (const Error& e) {
+      throw Error(std::string("set_metrics: ") + e.what());
+    }
+  }
+  metric_names = names;
+  metrics = std::move(fns);
+}
+
+// Checked when training or evaluation is built: the classifier may be set after the metrics.
+template <class T>
+void ModelGraph<T>::check_metrics(const char* what) const {
+  for (const auto& name : metric_names)
+    if (regression() && is_classification_metric(name))
+      throw Error(std::string(what) + ": metric '" + name +
+                  "' counts classes, but the model is a regression (classifier identity); use mae or rmse");
+}
+
+template <class T>
 bool ModelGraph<T>::trains_differently() const {
   return std::any_of(layers.begin(), layers.end(), [](const auto& l) { return l->behaves_differently_in_training(); });
 }
@@ -222,8 +245,7 @@ void ModelGraph<T>::prepare_step(std::size_t iteration, std::size_t epoch) {
 
 template <class T>
 void ModelGraph<T>::scale_learning_rate(double factor) {
-  if (!(factor > 0)) throw Error("scale_learning_rate: the factor must be positive, got " + std::to_string(factor));
-  if (!lr_variable.valid()) throw Error("scale_learning_rate: the optimizer " + optimizer->name() + " has no learning-rate variable");
+  if (!(factor > 0)) throw Error("scale_learning_rate: the factor must be positive, got " + fit_data::value_text(factor));
   lr_scale *= factor;
 }
 
@@ -255,6 +277,8 @@ Evaluation ModelGraph<T>::evaluate(const xt::xarray<T>& data, const xt::xarray<T
   const std::size_t n = data.shape()[0];
   double loss = 0, right = 0;
   std::vector<xt::xarray<T>> out;
+  xt::xarray<T> predictions;  // all rows, only for the metrics
+  if (!metrics.empty()) predictions = xt::xarray<T>::from_shape({n, static_cast<std::size_t>(output.shape()[1])});
   for (std::size_t begin = 0; begin < n; begin += batch_size) {
     const std::size_t end = std::min(n, begin + batch_size);
     xt::xarray<T> xpart, ypart;
@@ -263,8 +287,11 @@ Evaluation ModelGraph<T>::evaluate(const xt::xarray<T>& data, const xt::xarray<T
     session->run({loss_eval, output}, {{x, xb}, {y, yb}}, out);
     loss += static_cast<double>(out[0]()) * static_cast<double>(end - begin);
     if (!regression()) right += accuracy(out[1], yb) * static_cast<double>(end - begin);
+    if (!metrics.empty()) std::copy(out[1].begin(), out[1].end(), predictions.data() + begin * out[1].shape()[1]);
   }
-  return {loss / static_cast<double>(n), regression() ? std::nan("") : right / static_cast<double>(n)};
+  Evaluation e{loss / static_cast<double>(n), regression() ? std::nan("") : right / static_cast<double>(n), {}};
+  for (std::size_t i = 0; i < metrics.size(); ++i) e.metrics[metric_names[i]] = metrics[i](predictions, labels);
+  return e;
 }
 
 // Under mpirun each process evaluates its share of the rows and the sums are

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "graphnn/metrics.hpp"
 #include "graphnn/sequential.hpp"
 
 namespace graphnn {
@@ -38,6 +39,8 @@ struct ModelGraph {
   std::shared_ptr<Optimizer<T>> optimizer;
   unsigned seed = 0;
   Normalizer<T> normalizer;
+  std::vector<std::string> metric_names;  // set_metrics, with their functions
+  std::vector<MetricFn<T>> metrics;
 
   // The graph, built on first use.
   std::unique_ptr<Graph<T>> graph;
@@ -70,6 +73,9 @@ struct ModelGraph {
   void set_optimizer(std::shared_ptr<Optimizer<T>> optimizer);
   void set_seed(unsigned seed);
   void set_normalizer(Normalizer<T> normalizer);
+  void set_metrics(const std::vector<std::string>& names);
+  // Class metrics need a classifier; checked when used (`what`: "fit"), as the classifier may come later.
+  void check_metrics(const char* what) const;
 
   bool regression() const { return classifier_name == "identity"; }
   // The number of classes when labels of `label_columns` columns are class ids, else 0.

@@ -80,6 +80,12 @@ Sequential<T>& Sequential<T>::set_optimizer(std::shared_ptr<Optimizer<T>> optimi
 }
 
 template <class T>
+Sequential<T>& Sequential<T>::set_metrics(const std::vector<std::string>& names) {
+  model("set_metrics").set_metrics(names);
+  return *this;
+}
+
+template <class T>
 Sequential<T>& Sequential<T>::set_seed(unsigned seed) {
   model("set_seed").set_seed(seed);
   return *this;
@@ -131,6 +137,7 @@ Evaluation Sequential<T>::evaluate(const xt::xarray<T>& x, const xt::xarray<T>& 
   fit_data::check_finite(y, "evaluate", "y");
   m.build(x.shape()[1]);
   m.build_training(y.shape()[1]);
+  m.check_metrics("evaluate");
   if (const std::size_t classes = m.class_id_classes(y.shape()[1])) fit_data::check_class_ids(y, classes, "evaluate", "y");
   return m.evaluate(m.normalized(x), y, batch_size);
 }

@@ -29,6 +29,7 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
   log_ = std::make_unique<TrainingLog>(logs ? &std::cout : nullptr, logs && stdout_is_terminal(),
                                        distributed::is_root() ? o_.csv_log : "", o_.epochs * batches.batches_per_epoch());
   if (o_.initial_epoch) m_.counters.epoch = *o_.initial_epoch;
+  log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch 7/10" counts on across fit calls
   first_iteration_ = m_.counters.iteration;
   keep_good_weights();
   for (const auto& c : o_.callbacks) c->on_train_begin(*this);
@@ -68,6 +69,7 @@ void Trainer<T>::prepare_data(const xt::xarray<T>& x, const xt::xarray<T>& y, co
                               const xt::xarray<T>* val_y) {
   m_.build(x.shape()[1]);
   m_.build_training(y.shape()[1]);
+  m_.check_metrics("fit");
   if (val_x && val_y->shape()[1] != y.shape()[1])
     throw Error("fit: validation labels have " + std::to_string(val_y->shape()[1]) + " columns, training labels " +
                 std::to_string(y.shape()[1]));
@@ -152,11 +154,13 @@ Checkpoint Trainer<T>::measure(std::size_t epoch) {
   const Evaluation tr = m_.evaluate_shared(*train_x_, *train_y_);
   c.loss = tr.loss;
   c.accuracy = tr.accuracy;
+  for (const auto& name : m_.metric_names) c.metrics.emplace_back(name, tr.metrics.at(name));
   if (has_validation_) {
     const Evaluation va = m_.evaluate_shared(validation_.x, validation_.y);
     c.has_validation = true;
     c.val_loss = va.loss;
     c.val_accuracy = va.accuracy;
+    for (const auto& name : m_.metric_names) c.metrics.emplace_back("val_" + name, va.metrics.at(name));
   }
   return c;
 }
@@ -207,6 +211,7 @@ Logs Trainer<T>::logs_of(const Checkpoint& c) const {
     logs["val_loss"] = c.val_loss;
     if (c.classifier) logs["val_accuracy"] = c.val_accuracy;
   }
+  for (const auto& [name, value] : c.metrics) logs[name] = value;
   return logs;
 }
 

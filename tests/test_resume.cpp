@@ -115,9 +115,9 @@ std::uint64_t fnv1a(const std::vector<char>& bytes) {
   return h;
 }
 
-// A version 1 file as graphnn wrote them before the training state existed:
-// the model y = x W + b of two inputs, W = [[2], [3]], b = [1].
-void write_version_1(const std::string& path) {
+// A model file of `version` holding the model y = x W + b of two inputs,
+// W = [[2], [3]], b = [1], then `training` (version 2's training state).
+void write_model(const std::string& path, std::uint32_t version, const std::vector<char>& training = {}) {
   gn::ByteWriter p;
   p.u64(2);
   p.u32(1);
@@ -142,16 +142,18 @@ void write_version_1(const std::string& path) {
   p.str("layer0/b");
   const Arr b = {1.0};
   p.tensor(b);
+  std::vector<char> payload = p.bytes();
+  payload.insert(payload.end(), training.begin(), training.end());
   gn::ByteWriter file;
-  file.u32(1);
+  file.u32(version);
   file.u32(8);
-  file.u64(p.bytes().size());
+  file.u64(payload.size());
   std::ofstream out(path, std::ios::binary);
   out.write("GRAPHNN\x1a", 8);
   out.write(file.bytes().data(), static_cast<std::streamsize>(file.bytes().size()));
-  out.write(p.bytes().data(), static_cast<std::streamsize>(p.bytes().size()));
+  out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
   gn::ByteWriter checksum;
-  checksum.u64(fnv1a(p.bytes()));
+  checksum.u64(fnv1a(payload));
   out.write(checksum.bytes().data(), 8);
 }
 
@@ -159,7 +161,7 @@ void write_version_1(const std::string& path) {
 
 TEST_CASE("an old (version 1) model file loads as weights only: default optimizer, counters at 0") {
   const std::string file = temp_file("v1.gnn");
-  write_version_1(file);
+  write_model(file, 1);
   gn::Sequential<double> m = gn::Sequential<double>::load(file);
   const Arr ones = xt::ones<double>({std::size_t(1), std::size_t(2)});
   CHECK(m.predict(ones)(0, 0) == 6.0);
@@ -174,5 +176,110 @@ TEST_CASE("an old (version 1) model file loads as weights only: default optimize
   std::uint32_t version = 0;
   std::memcpy(&version, head.data() + 8, 4);
   CHECK(version == 2);
+  std::remove(file.c_str());
+}
+
+namespace {
+
+// Version 2's training state, field by field (README, "The model file").
+struct TrainingSection {
+  std::uint64_t epoch = 4, iteration = 9;
+  double lr_factor = 1;
+  std::vector<std::uint64_t> order;  // empty: no shuffling state
+  std::uint32_t generator_words = 313;
+  std::string kind = "SGD";
+  std::uint32_t schedule = 0;
+  std::uint64_t label_columns = 0;
+  std::vector<std::string> state;  // names of the optimizer's state scalars
+  std::vector<char> bytes() const {
+    gn::ByteWriter w;
+    w.u64(epoch);
+    w.u64(iteration);
+    w.f64(lr_factor);
+    w.u32(order.empty() ? 0 : 1);
+    if (!order.empty()) {
+      w.u32(13);
+      w.u64(order.size());
+      w.u32(generator_words);
+      for (std::uint32_t i = 0; i < generator_words; ++i) w.u64(i == 312 ? 312 : i + 1);
+      for (const auto r : order) w.u64(r);
+    }
+    w.str(kind);
+    w.u32(1);
+    w.str("lr");
+    w.f64(0.5);
+    w.u32(schedule);
+    w.f64(0.5);
+    w.u64(2);
+    w.u64(label_columns);
+    w.u32(static_cast<std::uint32_t>(state.size()));
+    for (const auto& name : state) {
+      w.str(name);
+      w.tensor(Arr(0.0));
+    }
+    return w.bytes();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the training state is read back field by field, and each damaged field is named") {
+  const std::string file = temp_file("state.gnn");
+  TrainingSection good;
+  good.order = {2, 0, 1};
+  good.schedule = 1;  // step decay
+  good.label_columns = 1;
+  good.state = {"optimizer99/lr", "optimizer99/step"};  // another graph's numbering: the prefix is not compared
+  write_model(file, 2, good.bytes());
+  gn::Sequential<double> m = gn::Sequential<double>::load(file);
+  CHECK(m.counters().epoch == 4);
+  CHECK(m.counters().iteration == 9);
+  CHECK(summary_of(m).find("optimizer: SGD") != std::string::npos);
+  CHECK(m.labels().valid());  // the training part is built, for one label column
+
+  auto refused = [&](const TrainingSection& t, std::vector<char> extra = {}) {
+    std::vector<char> bytes = t.bytes();
+    bytes.insert(bytes.end(), extra.begin(), extra.end());
+    write_model(file, 2, bytes);
+    return test::error_of([&] { gn::Sequential<double>::load(file); });
+  };
+  TrainingSection t;
+  t.lr_factor = -1;
+  CHECK(refused(t).find("state.gnn': learning-rate factor -1") != std::string::npos);
+  t = {};
+  t.order = {0, 1, 1};
+  CHECK(refused(t).find("the shuffling order is not a permutation of 3 rows") != std::string::npos);
+  t.generator_words = 5;
+  CHECK(refused(t).find("the shuffling generator has 5 state words") != std::string::npos);
+  t = {};
+  t.schedule = 7;
+  CHECK(refused(t).find("unknown learning-rate schedule 7") != std::string::npos);
+  t = {};
+  t.kind = "Nadam";
+  const std::string unknown = refused(t);
+  CHECK(unknown.find("state.gnn': make_optimizer") != std::string::npos);
+  CHECK(unknown.find("Nadam") != std::string::npos);
+  t = {};
+  t.label_columns = 1;
+  t.state = {"optimizer1/lr"};
+  CHECK(refused(t).find("1 optimizer state tensors for 2 variables of SGD") != std::string::npos);
+  t.state = {"optimizer1/steps", "optimizer1/lr"};
+  CHECK(refused(t).find("expected optimizer state 'optimizer") != std::string::npos);
+  t.state = {"optimizer1/lr", "optimizer1/step"};
+  t.label_columns = 3;
+  CHECK(refused(t).find("state.gnn': fit: the labels have 3 columns but the model outputs 1") != std::string::npos);
+  CHECK(refused(TrainingSection{}, {'x'}).find("unexpected data after the training state") != std::string::npos);
+  // A shuffling order longer than what is left of the file is refused before it is allocated.
+  gn::ByteWriter huge;
+  huge.u64(0);
+  huge.u64(0);
+  huge.f64(1);
+  huge.u32(1);
+  huge.u32(0);
+  huge.u64(std::uint64_t(1) << 60);
+  huge.u32(313);
+  for (int i = 0; i < 313; ++i) huge.u64(1);
+  write_model(file, 2, huge.bytes());
+  CHECK_ERROR(gn::Sequential<double>::load(file), "a shuffling order of 1152921504606846976 rows is longer than the file");
   std::remove(file.c_str());
 }

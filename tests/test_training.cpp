@@ -143,6 +143,20 @@ gn::Sequential<T> small_regressor(unsigned seed) {
   return m;
 }
 
+// m.fit(x, y, o) with what it prints on std::cout written to `printed`.
+gn::History fit_printing(gn::Sequential<double>& m, const Arr& x, const Arr& y, const gn::FitOptions& o,
+                         std::ostringstream& printed) {
+  std::streambuf* old = std::cout.rdbuf(printed.rdbuf());
+  try {
+    gn::History h = m.fit(x, y, o);
+    std::cout.rdbuf(old);
+    return h;
+  } catch (...) {
+    std::cout.rdbuf(old);
+    throw;
+  }
+}
+
 }  // namespace
 
 // Learning ----------------------------------------------------------------
@@ -521,15 +535,7 @@ TEST_CASE("fit prints one log line per checkpoint, and writes them to a CSV file
   o.csv_log = dir.file("log.csv");
 
   std::ostringstream captured;
-  std::streambuf* old = std::cout.rdbuf(captured.rdbuf());
-  gn::History h;
-  try {
-    h = m.fit(x, ids, o);
-  } catch (...) {
-    std::cout.rdbuf(old);
-    throw;
-  }
-  std::cout.rdbuf(old);
+  const gn::History h = fit_printing(m, x, ids, o, captured);
 
   // 150 rows, 30 for validation: 120 / 20 = 6 batches per epoch, 24 iterations, every 3rd.
   REQUIRE(h.size() == 8);
@@ -1242,4 +1248,86 @@ TEST_CASE("softmax with binary_cross_entropy blames the loss-classifier mismatch
     CHECK_ERROR(m.fit(x, labels, quiet(1, 16)), "set_loss: binary_cross_entropy does not go with the softmax classifier",
                 "use cross_entropy with softmax");
   }
+}
+
+// Metrics ---------------------------------------------------------------------
+
+TEST_CASE("metrics: chosen with set_metrics, logged at checkpoints, kept in History, in the callbacks' logs and evaluate") {
+  const auto [x, y] = surface(40, 3);
+  gn::Sequential<double> m = small_regressor<double>(1);
+  m.set_metrics({"mae", "rmse"});
+  gn::FitOptions o = quiet(2, 8);
+  o.validation_fraction = 0.25;
+  o.verbose = true;
+  gn::Logs seen;
+  o.callbacks = {gn::on_epoch_end([&](gn::TrainingControl&, std::size_t, const gn::Logs& l) { seen = l; })};
+  std::ostringstream captured;
+  const gn::History h = fit_printing(m, x, y, o, captured);
+  REQUIRE(h.metrics.count("mae") == 1);
+  CHECK(h.metrics.at("mae").size() == 2);
+  CHECK(h.metrics.at("val_rmse").size() == 2);
+  CHECK(seen.at("val_mae") == h.metrics.at("val_mae").back());
+  INFO(captured.str());
+  CHECK(captured.str().find("mae ") != std::string::npos);
+  CHECK(captured.str().find("accu") == std::string::npos);  // a regression prints no accuracy, let alone "nan"
+  CHECK(captured.str().find("nan") == std::string::npos);
+
+  const gn::Evaluation e = m.evaluate(x, y);
+  CHECK(e.metrics.at("mae") == doctest::Approx(gn::mean_absolute_error(m.predict(x), y)).epsilon(1e-12));
+  CHECK(e.metrics.at("rmse") == doctest::Approx(std::sqrt(e.loss)).epsilon(1e-12));  // the loss is the MSE
+
+  CHECK_ERROR(m.set_metrics({"f2"}), "set_metrics: unknown metric 'f2'");
+  gn::Sequential<double> r = small_regressor<double>(1);
+  r.set_metrics({"accuracy"});
+  CHECK_ERROR(r.fit(x, y, quiet(1, 8)), "fit: metric 'accuracy' counts classes, but the model is a regression");
+  CHECK_ERROR(r.evaluate(x, y), "evaluate: metric 'accuracy' counts classes");
+
+  const auto [bx, ids] = three_blobs();
+  gn::Sequential<double> c;
+  c.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy").set_metrics({"top_k_accuracy(2)"});
+  c.fit(bx, ids, quiet(2, 16));
+  const gn::Evaluation ce = c.evaluate(bx, ids);
+  CHECK(ce.metrics.at("top_k_accuracy(2)") >= ce.accuracy);
+  CHECK(ce.metrics.at("top_k_accuracy(2)") == gn::top_k_accuracy(c.predict(bx), ids, 2));
+}
+
+TEST_CASE("what a callback asks for wrongly is refused with its name; built-in callbacks check their settings") {
+  const auto [x, y] = surface(40, 3);
+  auto fit_with = [&](gn::EpochFunction f) {
+    gn::Sequential<double> m = small_regressor<double>(1);
+    gn::FitOptions o = quiet(1, 8);
+    o.callbacks = {gn::on_epoch_end(std::move(f))};
+    m.fit(x, y, o);
+  };
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) { c.scale_learning_rate(0); }),
+              "scale_learning_rate: the factor must be positive, got 0");
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) { c.set_weights({{1.0}}); }),
+              "set_weights: 1 tensors for 4 variables");
+  CHECK_ERROR(fit_with([](gn::TrainingControl& c, std::size_t, const gn::Logs&) {
+                gn::WeightSnapshot w = c.weights();
+                w[0].pop_back();
+                c.set_weights(w);
+              }),
+              "set_weights: 15 values for variable 'layer0/W' [2, 8]");
+  CHECK_ERROR(gn::on_batch_end(nullptr), "on_batch_end: empty function");
+  CHECK_ERROR(gn::EarlyStopping(""), "EarlyStopping: the monitored log name is empty");
+  CHECK_ERROR(gn::ModelCheckpoint(""), "ModelCheckpoint: empty path");
+  CHECK_ERROR(gn::ReduceLROnPlateau("loss", 0.5, 1, 0, 0, -1), "ReduceLROnPlateau: min_lr must be >= 0, got -1");
+}
+
+TEST_CASE("BatchIterator::resume continues a saved shuffling state, and refuses one that does not fit") {
+  const auto [x, y] = surface(10, 1);
+  gn::BatchIterator<double> straight(x, y, 4, true, 3), resumed(x, y, 4, true, 99);
+  straight.reset();  // the second epoch's order
+  resumed.resume(straight.generator(), straight.order());
+  straight.reset();
+  resumed.reset();
+  CHECK(resumed.order() == straight.order());
+  while (straight.next()) {
+    REQUIRE(resumed.next());
+    CHECK(identical(Arr(resumed.x_batch()), Arr(straight.x_batch())));
+  }
+  CHECK_ERROR(resumed.resume(straight.generator(), {0, 1, 2}), "BatchIterator::resume: the order has 3 rows, the data 10");
+  CHECK_ERROR(resumed.resume(straight.generator(), {0, 1, 2, 3, 4, 5, 6, 7, 8, 8}),
+              "BatchIterator::resume: the order is not a permutation of the 10 rows (row 8)");
 }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,7 @@ struct FitOptions {
 struct Evaluation {
   double loss = 0;
   double accuracy = 0;  // NaN for regression models
+  std::map<std::string, double> metrics;  // those chosen with set_metrics, by name
 };
 
 template <class T>
@@ -82,6 +84,11 @@ class Sequential {
   Sequential& set_optimizer(O optimizer) {
     return set_optimizer(std::shared_ptr<Optimizer<T>>(std::make_shared<O>(std::move(optimizer))));
   }
+  // Metrics to compute at every checkpoint of fit (logged, in History::metrics
+  // with "val_" ones for validation data, and in the callbacks' logs) and in
+  // evaluate: "mae", "rmse", "accuracy", "top_k_accuracy(k)" (graphnn/metrics.hpp).
+  // Keras' compile(metrics=...). Class metrics need a classifier.
+  Sequential& set_metrics(const std::vector<std::string>& names);
   // Seeds the weight initialisers (before the model is built).
   Sequential& set_seed(unsigned seed);
   // Applied to every input given to fit/evaluate/predict; saved with the model.
