@@ -29,6 +29,7 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
   log_ = std::make_unique<TrainingLog>(logs ? &std::cout : nullptr, logs && stdout_is_terminal(),
                                        distributed::is_root() ? o_.csv_log : "", o_.epochs * batches.batches_per_epoch());
   if (o_.initial_epoch) m_.counters.epoch = *o_.initial_epoch;
+  log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch n/N" counts across fit calls, as the epochs do
   log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch 7/10" counts on across fit calls
   first_iteration_ = m_.counters.iteration;
   keep_good_weights();
