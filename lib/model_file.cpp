@@ -131,9 +131,7 @@ void write_shuffle(const ShuffleState& s, ByteWriter& w) {
 template <class T>
 void write_optimizer(const ModelGraph<T>& m, ByteWriter& w) {
   const OptimizerConfig c = m.optimizer->config();
-  const auto& rules = update_rules();
-  const bool declared = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) { return rule.kind == c.kind; });
-  w.str(declared ? c.kind : "");  // "": a user's own optimizer, which load cannot make back
+  w.str(c.kind);  // not a declared rule: a user's own optimizer, which load cannot make back but names
   w.u32(static_cast<std::uint32_t>(c.settings.size()));
   for (const auto& [name, value] : c.settings) {
     w.str(name);
@@ -216,15 +214,22 @@ std::string without_prefix(const std::string& name) {
 
 // The optimizer made back from its config, its update nodes rebuilt for the
 // saved label width, and its state assigned. An optimizer that is not a
-// declared rule (a user's subclass, kind "") cannot be made back: the model
-// keeps the default one and the saved state is skipped.
+// declared rule (a user's subclass; kind "" in files of stop 16) cannot be
+// made back: its saved state is skipped, and fit refuses to train on with the
+// default optimizer until the caller sets one (ModelGraph::missing_optimizer).
 template <class T>
 void read_optimizer(ByteReader& r, const std::string& path, ModelGraph<T>& m) {
   const OptimizerConfig config = read_optimizer_config(r, path);
   const std::uint64_t label_cols = r.u64();
   const std::uint32_t count = r.u32();
-  const bool restorable = !config.kind.empty();
+  const auto& rules = update_rules();
+  const bool restorable =
+      std::any_of(rules.begin(), rules.end(), [&](const auto& rule) { return rule.kind == config.kind; });
   if (restorable) from_file(path, [&] { m.set_optimizer(make_optimizer<T>(config)); });
+  else
+    m.missing_optimizer = "the model loaded from '" + path + "' was trained with " +
+                          (config.kind.empty() ? std::string("an optimizer of its own") : "optimizer '" + config.kind + "'") +
+                          ", which is not a declared update rule and cannot be made back; call set_optimizer before fit";
   Nodes<T> state;
   if (restorable && label_cols > 0) {
     from_file(path, [&] { m.build_training(label_cols); });

@@ -70,6 +70,7 @@ template <class T>
 void ModelGraph<T>::set_optimizer(std::shared_ptr<Optimizer<T>> o) {
   if (!o) throw Error("set_optimizer: empty optimizer");
   optimizer = std::move(o);
+  missing_optimizer.clear();
 }
 
 template <class T>
@@ -299,7 +300,8 @@ Evaluation ModelGraph<T>::evaluate(const xt::xarray<T>& data, const xt::xarray<T
 template <class T>
 Evaluation ModelGraph<T>::evaluate_shared(const xt::xarray<T>& data, const xt::xarray<T>& labels) {
   const std::size_t n = data.shape()[0], size = std::size_t(distributed::size()), r = std::size_t(distributed::rank());
-  if (size == 1) return evaluate(data, labels, 1024);
+  // The chosen metrics (a confusion matrix, per-class F1) do not sum from shares: every process evaluates all rows.
+  if (size == 1 || !metric_names.empty()) return evaluate(data, labels, 1024);
   const std::size_t first = n * r / size, end = n * (r + 1) / size;
   double sums[3] = {0, 0, double(end - first)};
   if (end > first) {
@@ -309,7 +311,7 @@ Evaluation ModelGraph<T>::evaluate_shared(const xt::xarray<T>& data, const xt::x
     sums[1] = regression() ? 0 : mine.accuracy * sums[2];
   }
   distributed::sum(sums, 3);
-  return {sums[0] / sums[2], regression() ? std::nan("") : sums[1] / sums[2]};
+  return {sums[0] / sums[2], regression() ? std::nan("") : sums[1] / sums[2], {}};
 }
 
 template <class T>

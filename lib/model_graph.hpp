@@ -56,6 +56,9 @@ struct ModelGraph {
   Nodes<T> updates;
   Nodes<T> state_updates;  // the layers' training-step assignments (BuildContext::updates: running statistics)
   std::shared_ptr<Optimizer<T>> built_optimizer;
+  // Set by load when the file's optimizer was a user's own (not a declared
+  // rule): why fit refuses to go on with the default one. set_optimizer clears it.
+  std::string missing_optimizer;
 
   // How far training has come: continues across fit calls, saved with the model.
   TrainingCounters counters;

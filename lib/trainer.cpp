@@ -26,11 +26,10 @@ History Trainer<T>::fit(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt
                                          distributed::size());
   start_order(batches.global());
   const bool logs = o_.verbose && distributed::is_root();
-  log_ = std::make_unique<TrainingLog>(logs ? &std::cout : nullptr, logs && stdout_is_terminal(),
+  log_ = std::make_unique<TrainingLog>(logs ? &std::cout : nullptr, logs && o_.progress.value_or(stdout_is_terminal()),
                                        distributed::is_root() ? o_.csv_log : "", o_.epochs * batches.batches_per_epoch());
   if (o_.initial_epoch) m_.counters.epoch = *o_.initial_epoch;
   log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch n/N" counts across fit calls, as the epochs do
-  log_->set_epochs(m_.counters.epoch + o_.epochs);  // the bar's "epoch 7/10" counts on across fit calls
   first_iteration_ = m_.counters.iteration;
   keep_good_weights();
   for (const auto& c : o_.callbacks) c->on_train_begin(*this);
@@ -56,6 +55,7 @@ void Trainer<T>::check(const xt::xarray<T>& x, const xt::xarray<T>& y, const xt:
     fit_data::check_finite(*val_x, "fit", "validation_x");
     fit_data::check_finite(*val_y, "fit", "validation_y");
   }
+  if (!m_.missing_optimizer.empty()) throw Error("fit: " + m_.missing_optimizer);
   if (o_.batch_size == 0) throw Error("fit: batch_size must be positive");
   if (!(o_.validation_fraction >= 0 && o_.validation_fraction < 1))
     throw Error("fit: validation_fraction must be in [0, 1), got " + std::to_string(o_.validation_fraction));
@@ -120,9 +120,22 @@ template <class T>
 void Trainer<T>::train_batch(distributed::ShardedBatches<T>& batches, std::size_t epoch, std::size_t batch_in_epoch) {
   const std::size_t iteration = ++m_.counters.iteration;
   m_.prepare_step(iteration, epoch);
-  m_.session->run_targets(m_.updates, {{m_.x, batches.x_batch()}, {m_.y, batches.y_batch()}});
+  const std::initializer_list<Feed<T>> feeds = {{m_.x, batches.x_batch()}, {m_.y, batches.y_batch()}};
+  // The bar's running loss: fetched with the step only when the bar redraws.
+  // Under mpirun every rank runs the same plan, and only rank 0 draws.
+  double batch_loss = std::nan("");
+  if (log_->will_draw(iteration - first_iteration_) && distributed::size() == 1) {
+    if (step_with_loss_.empty()) {
+      step_with_loss_ = m_.updates;
+      step_with_loss_.push_back(m_.loss_train);
+    }
+    m_.session->run(step_with_loss_, feeds, fetched_);
+    batch_loss = static_cast<double>(fetched_.back()());
+  } else {
+    m_.session->run_targets(m_.updates, feeds);
+  }
   last_fresh_ = false;
-  log_->step(iteration - first_iteration_, epoch);
+  log_->step(iteration - first_iteration_, epoch, batch_loss);
   if (o_.log_every > 0 && iteration % o_.log_every == 0) checkpoint(epoch);
   if (o_.callbacks.empty()) return;
   batch_logs_["batch"] = static_cast<double>(batch_in_epoch);

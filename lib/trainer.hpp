@@ -63,6 +63,8 @@ class Trainer final : public TrainingControl {
   Checkpoint last_;  // the latest measurement, reused for the epoch's logs when it is fresh
   bool last_fresh_ = false;
   Logs batch_logs_;  // filled in place: no allocation per batch
+  Nodes<T> step_with_loss_;               // the update nodes and the training loss, for the bar's redraws
+  std::vector<xt::xarray<T>> fetched_;    // their values, reused
   bool stop_ = false;
 };
 

@@ -137,12 +137,17 @@ void TrainingLog::clear_bar() {
   bar_shown_ = false;
 }
 
+bool TrainingLog::will_draw(std::size_t iteration) const {
+  return progress_ && (!bar_shown_ || iteration == total_ ||
+                       std::chrono::steady_clock::now() - last_draw_ >= std::chrono::milliseconds(100));
+}
+
 void TrainingLog::step(std::size_t iteration, std::size_t epoch, double batch_loss) {
   if (!progress_) return;
   if (epoch != loss_epoch_) loss_epoch_ = epoch, losses_ = 0, loss_sum_ = 0;
   if (std::isfinite(batch_loss)) loss_sum_ += batch_loss, ++losses_;
+  if (!will_draw(iteration)) return;
   const auto now = std::chrono::steady_clock::now();
-  if (bar_shown_ && now - last_draw_ < std::chrono::milliseconds(100) && iteration != total_) return;
   last_draw_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   Progress p;
@@ -157,14 +162,22 @@ void TrainingLog::step(std::size_t iteration, std::size_t epoch, double batch_lo
   bar_shown_ = true;
 }
 
+// The columns this model has: accuracy only for a classifier, val_* only with
+// validation data (fixed by the first checkpoint), then the chosen metrics.
 void TrainingLog::write_csv(const Checkpoint& c, const History& h) {
   if (h.size() == 1) {  // the header, once the metrics' names are known
-    csv_ << "epoch,iteration,loss,accuracy,val_loss,val_accuracy";
+    csv_classifier_ = c.classifier;
+    csv_validation_ = c.has_validation;
+    csv_ << "epoch,iteration,loss";
+    if (csv_classifier_) csv_ << ",accuracy";
+    if (csv_validation_) csv_ << (csv_classifier_ ? ",val_loss,val_accuracy" : ",val_loss");
     for (const auto& m : c.metrics) csv_ << ',' << m.first;
     csv_ << '\n';
   }
-  csv_ << c.epoch << ',' << c.iteration << ',' << c.loss << ',' << h.accuracy.back() << ',' << h.val_loss.back() << ','
-       << h.val_accuracy.back();
+  csv_ << c.epoch << ',' << c.iteration << ',' << c.loss;
+  if (csv_classifier_) csv_ << ',' << h.accuracy.back();
+  if (csv_validation_) csv_ << ',' << h.val_loss.back();
+  if (csv_validation_ && csv_classifier_) csv_ << ',' << h.val_accuracy.back();
   for (const auto& m : c.metrics) csv_ << ',' << m.second;
   csv_ << '\n' << std::flush;
 }

@@ -246,6 +246,7 @@ TEST_CASE("uneven data: every process runs the same steps, ends with the same we
     // 3 epochs of ceil(23 / 4n) global batches, a checkpoint every 2 steps and at the end.
     const std::size_t steps = 3 * ((23 + 4 * std::size_t(n) - 1) / (4 * std::size_t(n)));
     CHECK(r0.history.find(" " + std::to_string(steps) + ":") != std::string::npos);
+    CHECK(r0.history.find(":top_k_accuracy(2)=") != std::string::npos);
     for (int r = 1; r < n; ++r) {
       const RankOutput other = read_rank(dir, r);
       CHECK(other.weights == r0.weights);

@@ -38,7 +38,10 @@ void write(const std::string& out, gn::Sequential<double>& m, const gn::History&
   for (const auto& p : m.parameters())
     for (double v : m.session().value(p)) f << v << "\n";
   f << "history";
-  for (std::size_t k = 0; k < h.size(); ++k) f << " " << h.iteration[k] << ":" << h.loss[k] << ":" << h.accuracy[k];
+  for (std::size_t k = 0; k < h.size(); ++k) {
+    f << " " << h.iteration[k] << ":" << h.loss[k] << ":" << h.accuracy[k];
+    for (const auto& [name, values] : h.metrics) f << ":" << name << "=" << values[k];
+  }
   f << "\n";
 }
 
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   if (mode == "uneven" && argc == 3) {
     make_data(23, x, y);  // 23 rows, per-rank batch 4: no process count divides them
     auto m = model("sgd");
+    m.set_metrics({"top_k_accuracy(2)"});  // a chosen metric: measured over all rows on every process
     gn::FitOptions o = options(3, 4);
     o.log_every = 2;
     const gn::History h = m.fit(x, y, o);

@@ -255,10 +255,20 @@ TEST_CASE("the training state is read back field by field, and each damaged fiel
   t.schedule = 7;
   CHECK(refused(t).find("unknown learning-rate schedule 7") != std::string::npos);
   t = {};
-  t.kind = "Nadam";
-  const std::string unknown = refused(t);
-  CHECK(unknown.find("state.gnn': make_optimizer") != std::string::npos);
-  CHECK(unknown.find("Nadam") != std::string::npos);
+  t.kind = "SGD";
+  t.schedule = 0;
+  {  // SGD with an lr of -1: make_optimizer's limit, named with the file
+    std::vector<char> bytes = t.bytes();
+    char lr[8], minus[8];
+    const double half = 0.5, minus_one = -1;
+    std::memcpy(lr, &half, 8);
+    std::memcpy(minus, &minus_one, 8);
+    auto at = std::search(bytes.begin(), bytes.end(), lr, lr + 8);  // the first 0.5 is the setting "lr"
+    REQUIRE(at != bytes.end());
+    std::copy(minus, minus + 8, at);
+    write_model(file, 2, bytes);
+    CHECK_ERROR(gn::Sequential<double>::load(file), "state.gnn': make_optimizer", "lr");
+  }
   t = {};
   t.label_columns = 1;
   t.state = {"optimizer1/lr"};
@@ -281,5 +291,38 @@ TEST_CASE("the training state is read back field by field, and each damaged fiel
   for (int i = 0; i < 313; ++i) huge.u64(1);
   write_model(file, 2, huge.bytes());
   CHECK_ERROR(gn::Sequential<double>::load(file), "a shuffling order of 1152921504606846976 rows is longer than the file");
+  std::remove(file.c_str());
+}
+
+namespace {
+
+// An optimizer of the user's own (not a declared update rule): sign descent.
+class SignDescent final : public gn::Optimizer<double> {
+ public:
+  SignDescent() : gn::Optimizer<double>(0.01, gn::constant_lr(), 0.0) {}
+  std::string name() const override { return "SignDescent"; }
+
+ private:
+  test::N update(const test::N& param, const test::N& grad) override {
+    return gn::assign_sub(param, gn::sign(grad) * lr_node());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a model trained with a user's own optimizer loads, but fit refuses the default until one is set") {
+  const std::string file = temp_file("own.gnn");
+  const auto [x, y] = data();
+  gn::Sequential<double> m = model(std::make_shared<SignDescent>());
+  m.fit(x, y, shuffled(2));
+  m.save(file);
+  gn::Sequential<double> back = gn::Sequential<double>::load(file);
+  CHECK(bit_identical(weights(back), weights(m)));
+  CHECK_ERROR(back.fit(x, y, shuffled(1)), "fit: the model loaded from '" + file + "' was trained with optimizer 'SignDescent'",
+              "cannot be made back; call set_optimizer before fit");
+  back.set_optimizer(std::make_shared<SignDescent>());
+  back.fit(x, y, shuffled(1));
+  m.fit(x, y, shuffled(1));
+  CHECK(bit_identical(weights(back), weights(m)));  // sign descent has no slots: the same step on the same order
   std::remove(file.c_str());
 }

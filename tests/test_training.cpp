@@ -18,30 +18,12 @@
 
 namespace fs = std::filesystem;
 using test::Arr;
+using test::TempDir;
 using test::quiet;
 
 namespace {
 
 // A fresh folder, removed with everything in it at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("graphnn_test_training_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-};
-
 std::vector<char> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -399,7 +381,6 @@ TEST_CASE("loading a model whose custom op is not registered names the op") {
   TempDir dir;
   const auto x_y = two_blobs();
   const auto& x = std::get<0>(x_y);  // not a structured binding: clang 14 cannot capture one
-  const auto& y = std::get<1>(x_y);
   auto softsign = [](const auto& z) { return z / (1.0 + xt::abs(z)); };
   auto dsoftsign = [](const auto& z) { return 1.0 / xt::square(1.0 + xt::abs(z)); };
   auto act = gn::elementwise<double>("never_registered_act", softsign, dsoftsign);

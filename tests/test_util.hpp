@@ -1,11 +1,13 @@
 #pragma once
-// Shared by the test suites: seeded random tensors, a gradient-check assertion
-// and an error-message assertion.
+// Shared by the test suites: seeded random tensors, a gradient-check assertion,
+// an error-message assertion and a temporary folder.
 #include <doctest/doctest.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <filesystem>
 #include <initializer_list>
 #include <random>
 #include <sstream>
@@ -148,5 +150,26 @@ std::string error_of(F&& f) {
     for (const std::string& part_ : std::initializer_list<std::string>{__VA_ARGS__})               \
       CHECK_MESSAGE(msg_.find(part_) != std::string::npos, "missing: " << part_);                   \
   } while (0)
+
+// A fresh folder (mkdtemp: unique across processes and runs), removed with
+// everything in it when the test ends.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::filesystem::path& under = std::filesystem::temp_directory_path()) {
+    std::string pattern = (under / "graphnn_test_XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(path)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
 
 }  // namespace test

@@ -31,6 +31,8 @@ struct FitOptions {
   double validation_fraction = 0;  // hold out this share of the data (the textbook's data_rate is 1 - this)
   std::size_t log_every = 0;       // iterations between checkpoints; 0: at the end of every epoch
   bool verbose = true;             // log lines on std::cout (a progress bar too when it is a terminal)
+  // The progress bar (with verbose): unset, drawn when std::cout is a terminal.
+  std::optional<bool> progress;
   std::string csv_log;             // also write every checkpoint to this CSV file
   // Called at every batch and epoch end, in order (callbacks.hpp).
   std::vector<std::shared_ptr<Callback>> callbacks;

@@ -60,6 +60,9 @@ class TrainingLog {
   // Cheap: redraws at most ~10 times a second, in place. `batch_loss` NaN: not
   // fetched this step (the running loss shows what was).
   void step(std::size_t iteration, std::size_t epoch, double batch_loss = std::nan(""));
+  // Whether step(iteration, ...) will redraw the bar: the caller then fetches
+  // the batch loss, which costs a copy, only for the ~10 redraws a second.
+  bool will_draw(std::size_t iteration) const;
   void checkpoint(const Checkpoint& c, History& history);
   // For a bar drawn without a terminal (tests) or after a resize.
   void set_width(std::size_t columns) { width_ = columns; }
@@ -78,6 +81,7 @@ class TrainingLog {
   bool bar_shown_ = false;
   std::size_t loss_epoch_ = 0, losses_ = 0;  // the running loss: mean over this epoch's fetched losses
   double loss_sum_ = 0;
+  bool csv_classifier_ = false, csv_validation_ = false;  // the CSV's columns, from its first row
 };
 
 // True when standard output is a terminal.
