@@ -186,6 +186,28 @@ TEST_CASE("forward: tanh and exp within 4 ulp over a sweep, float and double") {
   CHECK(max_ulp_error(run(0.0f, [](const gn::Node<float>& n) { return gn::exp(n); }), exp_ref_f) <= 4.0);
 }
 
+TEST_CASE("forward: tanh of +-inf is +-1, of NaN NaN, and odd across its kernel's clamp, float and double") {
+  // fast_tanh.hpp clamps |x| (20 for doubles, 10 for floats) and restores the sign last.
+  auto check = [](auto zero) {
+    using T = decltype(zero);
+    const T inf = std::numeric_limits<T>::infinity();
+    const std::vector<T> x{inf, -inf, std::numeric_limits<T>::quiet_NaN(), T(9.99), T(10.01), T(19.99), T(20.01),
+                           T(-30), T(1e-30), T(-1e-30)};
+    gn::Graph<T> g;
+    gn::Session<T> s(g);
+    const xt::xarray<T> y = s.run({gn::tanh(g.constant("x", xt::adapt(x, {x.size()})))})[0];
+    CHECK(y(0) == T(1));
+    CHECK(y(1) == T(-1));
+    CHECK(std::isnan(y(2)));
+    for (std::size_t i = 3; i < x.size(); ++i) {
+      CAPTURE(x[i]);
+      CHECK(std::abs(double(y(i)) - std::tanh(double(x[i]))) <= 4 * std::numeric_limits<T>::epsilon() * std::abs(std::tanh(double(x[i]))));
+    }
+  };
+  check(0.0);
+  check(0.0f);
+}
+
 TEST_CASE("forward: binary ops broadcast like numpy") {
   Rng rng(12);
   for (const auto& [da, db] : broadcast_cases(rng)) {
