@@ -43,8 +43,8 @@ std::string gzip(const std::string& bytes) {
   return out;
 }
 
-// Three small models: a plain regression, a classifier with a normaliser and
-// dropout, and one without bias.
+// Four small models: a plain regression, a classifier with a normaliser and
+// dropout, one without bias, and a small CNN with every other layer kind.
 void models(const fs::path& dir) {
   const fs::path tmp = dir / "tmp.gnn";
   auto save = [&](gn::Sequential<double>& m, std::size_t features, const std::string& name) {
@@ -74,6 +74,20 @@ void models(const fs::path& dir) {
   gn::Sequential<double> nobias;
   nobias.add(gn::Linear<double>(1, 1, gn::zeros(), false));
   save(nobias, 1, "nobias.gnn");
+
+  // Every layer kind with settings of its own (sizes, paddings, numbers), so
+  // the fuzzers reach their parsers.
+  gn::Sequential<double> conv;
+  conv.add(gn::Reshape<double>({4, 4, 1}));
+  conv.add(gn::Conv2D<double>(2, 3, 1, gn::Padding::explicit_pads(1, 1, 0, 2)));
+  conv.add(gn::BatchNorm<double>());
+  conv.add(gn::MaxPool2D<double>(2));
+  conv.add(gn::AvgPool2D<double>(gn::Size2(1, 2), 1, "same"));
+  conv.add(gn::Flatten<double>());
+  conv.add(gn::LayerNorm<double>(8));
+  conv.add(gn::Linear<double>(8, 2));
+  conv.set_classifier("softmax");
+  save(conv, 16, "conv.gnn");
 }
 
 void arrays(const fs::path& dir) {

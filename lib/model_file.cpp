@@ -57,14 +57,13 @@ void from_file(const std::string& path, Step&& step) {
 template <class T>
 void check_weights_present(const std::vector<std::shared_ptr<Layer<T>>>& layers, std::size_t left) {
   std::size_t need = 0;
-  for (const auto& l : layers)
-    if (const auto* linear = dynamic_cast<const Linear<T>*>(l.get())) {
-      const std::size_t bytes = linear->in() * linear->out() * sizeof(T);  // checked by Linear's constructor
-      if (bytes > left - need)
-        throw Error("layer " + linear->describe() + " needs " + std::to_string(bytes) + " bytes of weights, the file holds " +
-                    std::to_string(left - need) + " more (corrupted)");
-      need += bytes;
-    }
+  for (const auto& l : layers) {
+    const std::size_t bytes = l->min_weight_bytes();
+    if (bytes > left - need)
+      throw Error("layer " + l->describe() + " needs at least " + std::to_string(bytes) +
+                  " bytes of weights, the file holds " + std::to_string(left - need) + " more (corrupted)");
+    need += bytes;
+  }
 }
 
 template <class T>

@@ -8,17 +8,35 @@
 #include <cstdio>
 #include <cstring>
 
+#include "graphnn/checked_size.hpp"
 #include "graphnn/error.hpp"
 #include "graphnn/runtime_info.hpp"
 
 namespace graphnn {
+
+namespace {
+
+// "explicit(1,2,3,4)": four plain decimal sizes (no sign, no wrap: the text may come from a damaged file).
+bool parse_explicit(const std::string& name, std::size_t* pads[4]) {
+  const std::string open = "explicit(";
+  if (name.compare(0, open.size(), open) != 0 || name.back() != ')') return false;
+  std::size_t at = open.size();
+  for (std::size_t k = 0; k < 4; ++k) {
+    const std::size_t end = std::min(name.find(k < 3 ? ',' : ')', at), name.size() - 1);
+    *pads[k] = parse_size(name.substr(at, end - at), kMaxGeometry, "padding '" + name + "'");
+    at = end + 1;
+  }
+  return at == name.size();
+}
+
+}  // namespace
 
 Padding::Padding(const char* name) : Padding(std::string(name ? name : "")) {}
 
 Padding::Padding(const std::string& name) {
   if (name == "valid") kind = Kind::valid;
   else if (name == "same") kind = Kind::same;
-  else if (std::sscanf(name.c_str(), "explicit(%zu,%zu,%zu,%zu)", &top, &bottom, &left, &right) == 4)
+  else if (std::size_t* pads[] = {&top, &bottom, &left, &right}; parse_explicit(name, pads))
     kind = Kind::explicit_pads;
   else
     throw Error("padding '" + name + "' is not \"valid\", \"same\" or explicit(top,bottom,left,right)");

@@ -158,6 +158,37 @@ TEST_CASE("layer settings in a model file are strict sizes: no std::invalid_argu
   CHECK_ERROR(gn::make_layer<double>("Dropout", {{"rate", "nan"}}), "'nan' is not a finite number");
 }
 
+TEST_CASE("conv layers' settings from a file are strict too: sizes, paddings and numbers name the setting") {
+  const gn::LayerConfig conv{{"bias", "1"},    {"dilation", "1x1"}, {"filters", "2"},     {"init", "he_normal"},
+                             {"kernel", "3x3"}, {"padding", "valid"}, {"stride", "1x1"}};
+  auto with = [&](const std::string& key, const std::string& value) {
+    gn::LayerConfig c = conv;
+    c[key] = value;
+    return c;
+  };
+  CHECK(gn::make_layer<double>("Conv2D", conv)->describe() == "Conv2D(2, 3x3, stride 1x1, valid)");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("filters", "abc")), "Conv2D filters: 'abc' is not a size");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("filters", "-1")), "Conv2D filters: '-1' is not a size");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("kernel", "-1x3")), "Conv2D kernel '-1x3': '-1' is not a size");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("stride", "1x99999999")), "'99999999' is not a size",
+              "at most 16777216");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("padding", "explicit(1,1,0,-5)")),
+              "padding 'explicit(1,1,0,-5)': '-5' is not a size");
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", with("padding", "explicit(1,1,0)")), "padding 'explicit(1,1,0)'");
+  CHECK(gn::make_layer<double>("Conv2D", with("padding", "explicit(1,1,0,2)"))->config().at("padding") == "explicit(1,1,0,2)");
+  CHECK_ERROR(gn::make_layer<double>("BatchNorm", {{"momentum", "fast"}, {"epsilon", "0.001"}}),
+              "BatchNorm momentum: 'fast' is not a finite number");
+  CHECK_ERROR(gn::make_layer<double>("Reshape", {{"dims", "4,x,1"}}), "Reshape dims '4,x,1': 'x' is not a size");
+  CHECK_ERROR(gn::make_layer<double>("Reshape", {{"dims", "99999999999999999999999,1"}}),
+              "'99999999999999999999999' is not a size");
+  // The weights the settings imply are compared with the file before the build allocates them.
+  CHECK(gn::make_layer<double>("Conv2D", conv)->min_weight_bytes() == 3 * 3 * 2 * sizeof(double));
+  gn::LayerConfig huge = with("filters", "16777216");
+  huge["kernel"] = "16777216x16777216";
+  CHECK_ERROR(gn::make_layer<double>("Conv2D", huge)->min_weight_bytes(),
+              "Conv2D(16777216, 16777216x16777216, stride 1x1, valid): filters", "(the size overflows)");
+}
+
 TEST_CASE("layer settings asking for more weights than the file holds fail before anything is allocated") {
   TempDir dir;
   const std::string path = dir.file("big.gnn");
@@ -171,7 +202,7 @@ TEST_CASE("layer settings asking for more weights than the file holds fail befor
   payload.insert(payload.end(), tail.bytes().begin(), tail.bytes().end());
   gn::write_model_file(path, 8, payload);
   CHECK_ERROR(gn::Sequential<double>::load(path), "load '" + path + "'",
-              "layer Linear(20000 -> 20000) needs 3200000000 bytes of weights, the file holds 4 more (corrupted)");
+              "layer Linear(20000 -> 20000) needs at least 3200000000 bytes of weights, the file holds 4 more (corrupted)");
 }
 
 TEST_CASE("loading a directory is an Error naming it") {

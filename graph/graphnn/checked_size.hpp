@@ -36,6 +36,9 @@ void check_allocatable(std::size_t bytes, const std::string& what);
 // Error("<what>: '<text>' is not a size ...") otherwise; std::stoul would
 // accept "-1" (as 2^64 - 1), " 7" and "7x".
 std::size_t parse_size(const std::string& text, std::size_t limit, const std::string& what);
+// The limit for a kernel, stride, dilation, window, padding or filter count
+// read from text (a model file's layer settings): far above any real network.
+constexpr std::size_t kMaxGeometry = std::size_t(1) << 24;
 
 // A finite decimal number written by graphnn, the whole text; Error otherwise.
 double parse_finite(const std::string& text, const std::string& what);

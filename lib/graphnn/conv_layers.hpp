@@ -47,6 +47,7 @@ class Conv2D final : public Layer<T> {
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
   LayerConfig config() const override;
   std::string describe() const override;
+  std::size_t min_weight_bytes() const override;  // the filters for one input channel
 
  private:
   std::size_t filters_;

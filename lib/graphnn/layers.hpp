@@ -66,6 +66,9 @@ class Layer {
   virtual LayerConfig config() const { return {}; }
   // One line for Sequential::summary ("Linear(1 -> 2)").
   virtual std::string describe() const { return kind(); }
+  // At least how many bytes of weights the layer's settings imply, before it
+  // is built (load checks them against the file before allocating any).
+  virtual std::size_t min_weight_bytes() const { return 0; }
 
  protected:
   // Creates ctx.prefix + name on the first build in ctx.graph and returns the
@@ -92,6 +95,7 @@ class Linear final : public Layer<T> {
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
   LayerConfig config() const override;
   std::string describe() const override;
+  std::size_t min_weight_bytes() const override { return in_ * out_ * sizeof(T); }  // checked by the constructor
   std::size_t in() const { return in_; }
   std::size_t out() const { return out_; }
 

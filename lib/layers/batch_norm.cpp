@@ -6,6 +6,7 @@
 // normalises with the running statistics. Both call the one op batch_norm.
 #include <cstdio>
 
+#include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
@@ -67,8 +68,8 @@ std::string BatchNorm<T>::describe() const {
 namespace {
 template <class T>
 std::shared_ptr<Layer<T>> load(const LayerConfig& c) {
-  return std::make_shared<BatchNorm<T>>(std::stod(config_value(c, "momentum", "BatchNorm")),
-                                        std::stod(config_value(c, "epsilon", "BatchNorm")));
+  return std::make_shared<BatchNorm<T>>(parse_finite(config_value(c, "momentum", "BatchNorm"), "BatchNorm momentum"),
+                                        parse_finite(config_value(c, "epsilon", "BatchNorm"), "BatchNorm epsilon"));
 }
 const bool registered = (register_layer<float>("BatchNorm", load<float>), register_layer<double>("BatchNorm", load<double>), true);
 }  // namespace

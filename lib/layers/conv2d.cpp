@@ -1,4 +1,5 @@
 // The Conv2D layer: conv2d of the input with a trained filter, plus a bias per filter.
+#include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
@@ -36,6 +37,11 @@ LayerConfig Conv2D<T>::config() const {
 }
 
 template <class T>
+std::size_t Conv2D<T>::min_weight_bytes() const {
+  return checked_product(Dims{kernel_.h, kernel_.w, 1, filters_}, sizeof(T), describe() + ": filters") * sizeof(T);
+}
+
+template <class T>
 std::string Conv2D<T>::describe() const {
   return "Conv2D(" + std::to_string(filters_) + ", " + size2_text(kernel_) + ", stride " + size2_text(stride_) +
          ", " + padding_.to_string() + (dilation_.h * dilation_.w != 1 ? ", dilation " + size2_text(dilation_) : "") +
@@ -46,7 +52,7 @@ namespace {
 template <class T>
 std::shared_ptr<Layer<T>> load_conv2d(const LayerConfig& c) {
   auto get = [&](const char* key) { return config_value(c, key, "Conv2D"); };
-  return std::make_shared<Conv2D<T>>(std::stoul(get("filters")), parse_size2(get("kernel"), "Conv2D kernel"),
+  return std::make_shared<Conv2D<T>>(parse_size(get("filters"), kMaxGeometry, "Conv2D filters"), parse_size2(get("kernel"), "Conv2D kernel"),
                                      parse_size2(get("stride"), "Conv2D stride"), Padding(get("padding")),
                                      parse_size2(get("dilation"), "Conv2D dilation"), Init::parse(get("init")),
                                      get("bias") == "1");

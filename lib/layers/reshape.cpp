@@ -1,6 +1,7 @@
 // The Reshape layer: Sequential's rows of features as images for the conv layers.
 #include <algorithm>
 
+#include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
@@ -39,7 +40,7 @@ std::shared_ptr<Layer<T>> load_reshape(const LayerConfig& c) {
   const std::string text = config_value(c, "dims", "Reshape");
   for (std::size_t at = 0; at < text.size();) {
     const std::size_t comma = std::min(text.find(',', at), text.size());
-    dims.push_back(std::stoul(text.substr(at, comma - at)));
+    dims.push_back(parse_size(text.substr(at, comma - at), SIZE_MAX, "Reshape dims '" + text + "'"));
     at = comma + 1;
   }
   return std::make_shared<Reshape<T>>(dims);

@@ -1,18 +1,18 @@
 // The settings text the conv layers share: sizes ("5x5") and pool settings.
-#include <cstdio>
-
+#include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
 
 std::string size2_text(Size2 s) { return std::to_string(s.h) + "x" + std::to_string(s.w); }
 
+// A model file may be damaged: each part must be plain decimal digits (no
+// sign, no wrap), and no larger than any real kernel, stride or window.
 Size2 parse_size2(const std::string& text, const std::string& what) {
-  std::size_t h = 0, w = 0;
-  char x = 0;
-  if (std::sscanf(text.c_str(), "%zu%c%zu", &h, &x, &w) != 3 || x != 'x')
-    throw Error(what + ": '" + text + "' is not a size like 5x5");
-  return Size2(h, w);
+  const std::size_t x = text.find('x');
+  if (x == std::string::npos) throw Error(what + ": '" + text + "' is not a size like 5x5");
+  const std::string part = what + " '" + text + "'";
+  return Size2(parse_size(text.substr(0, x), kMaxGeometry, part), parse_size(text.substr(x + 1), kMaxGeometry, part));
 }
 
 LayerConfig PoolSettings::config() const {

@@ -42,6 +42,8 @@ struct Options {
   std::size_t epochs = 3;
   std::size_t batch = 64;
   double lr = 1e-3;
+  double lr_decay = 1;  // the rate's factor per epoch (exponential decay)
+  double dropout = 0;   // before the last dense layer
   std::size_t filters1 = 16, filters2 = 32, kernel = 5, dense = 128;
   std::size_t limit = 0;       // training rows (0: all 60000)
   std::size_t test_rows = 0;   // test rows (0: all 10000)
@@ -65,9 +67,13 @@ gn::Sequential<float> make_model(const Options& o) {
       .add(gn::MaxPool2D<float>(2))
       .add(gn::Flatten<float>())
       .add(gn::Linear<float>(7 * 7 * o.filters2, o.dense, gn::he_normal()))
-      .add(gn::Activation<float>("relu"))
-      .add(gn::Linear<float>(o.dense, classes));
-  model.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<float>(o.lr)).set_seed(o.seed);
+      .add(gn::Activation<float>("relu"));
+  if (o.dropout > 0) model.add(gn::Dropout<float>(o.dropout));
+  model.add(gn::Linear<float>(o.dense, classes));
+  model.set_classifier("softmax")
+      .set_loss("cross_entropy")
+      .set_optimizer(gn::Adam<float>(o.lr, 0.9, 0.999, 1e-8, 0, gn::exponential_decay(o.lr_decay)))
+      .set_seed(o.seed);
   return model;
 }
 
@@ -140,6 +146,8 @@ int main(int argc, char** argv) {
       .add("epochs", o.epochs, "passes over the training data")
       .add("batch", o.batch, "mini-batch size")
       .add("lr", o.lr, "Adam's learning rate")
+      .add("lr-decay", o.lr_decay, "the learning rate's factor per epoch")
+      .add("dropout", o.dropout, "dropout rate before the last dense layer (0: none)")
       .add("filters1", o.filters1, "filters of the first conv layer")
       .add("filters2", o.filters2, "filters of the second conv layer")
       .add("kernel", o.kernel, "kernel size of both conv layers")
