@@ -161,7 +161,9 @@ TEST_CASE("XOR reaches 100% accuracy (sigmoid + binary_cross_entropy, Adam)") {
 }
 
 TEST_CASE("y = sin(x) on 64 points with a tanh hidden layer reaches MSE < 1e-3") {
-  const auto [x, y] = sine(64);
+  const auto x_y = sine(64);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(1, 16)).add(gn::Activation<double>("tanh")).add(gn::Linear<double>(16, 1));
   m.set_optimizer(gn::Adam<double>(0.01)).set_seed(1);
@@ -174,7 +176,9 @@ TEST_CASE("y = sin(x) on 64 points with a tanh hidden layer reaches MSE < 1e-3")
 }
 
 TEST_CASE("softmax + cross_entropy on 3 blobs: one-hot and class-id labels both exceed 95%") {
-  const auto [x, ids] = three_blobs();
+  const auto x_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_ids);
+  const auto& ids = std::get<1>(x_ids);
   const Arr onehot = gn::one_hot_encode(ids, 3);
   auto model = [] {
     gn::Sequential<double> m;
@@ -206,7 +210,9 @@ TEST_CASE("softmax + cross_entropy on 3 blobs: one-hot and class-id labels both 
 TEST_CASE_TEMPLATE("seed 001, regression: add_layer, fit with batches and validation, save, load, same predictions",
                    T, float, double) {
   TempDir dir;
-  const auto [xd, yd] = surface(200, 21);
+  const auto xd_yd = surface(200, 21);  // not a structured binding: clang 14 cannot capture one
+  const auto& xd = std::get<0>(xd_yd);
+  const auto& yd = std::get<1>(xd_yd);
   const xt::xarray<T> x = as<T>(xd), y = as<T>(yd);
   gn::Sequential<T> m = small_regressor<T>(7);
   gn::FitOptions o = quiet(150, 16);
@@ -235,7 +241,9 @@ TEST_CASE_TEMPLATE("seed 001, regression: add_layer, fit with batches and valida
 TEST_CASE_TEMPLATE("seed 001, classification: softmax model saved and loaded predicts the same classes", T, float,
                    double) {
   TempDir dir;
-  const auto [xd, ids] = three_blobs();
+  const auto xd_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& xd = std::get<0>(xd_ids);
+  const auto& ids = std::get<1>(xd_ids);
   const xt::xarray<T> x = as<T>(xd), y = gn::one_hot_encode(as<T>(ids), 3);
   gn::Sequential<T> m;
   m.add_layer(gn::Linear<T>(2, 12));
@@ -276,7 +284,9 @@ TEST_CASE("seed 001: explicit validation data is used as given") {
 
 TEST_CASE("Dropout: active in training, the identity in predict") {
   TempDir dir;
-  const auto [x, y] = surface(64, 8);
+  const auto x_y = surface(64, 8);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   // The same network twice; Dropout last, so both have the same parameter names.
   auto make = [](bool dropout) {
     gn::Sequential<double> m;
@@ -355,7 +365,9 @@ struct Seed000 {
 TEST_CASE("seed 000: custom activation, classifier and loss train, and round-trip through save/load") {
   TempDir dir;
   const Seed000 ops;
-  const auto [x, y] = two_blobs();
+  const auto x_y = two_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(2, 8)).add(ops.activator).add(gn::Linear<double>(8, 1));
   m.set_classifier(ops.classifier).set_loss(ops.loss).set_optimizer(gn::SGD<double>(0.1)).set_seed(12);
@@ -421,7 +433,10 @@ TEST_CASE("loading a model whose custom op is not registered names the op") {
 // History and the log -------------------------------------------------------
 
 TEST_CASE("History: one entry per checkpoint, log_every sets the iterations") {
-  const auto [x, y] = surface(10, 1);  // batch 3: 4 batches per epoch, 12 iterations in 3 epochs
+  const auto x_y = surface(10, 1);  // not a structured binding: clang 14 cannot capture one
+  // batch 3: 4 batches per epoch, 12 iterations in 3 epochs
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   SUBCASE("log_every 0: the end of every epoch") {
     gn::Sequential<double> m = small_regressor<double>(1);
     const gn::History h = m.fit(x, y, quiet(3, 3));
@@ -460,7 +475,9 @@ TEST_CASE("History: one entry per checkpoint, log_every sets the iterations") {
 }
 
 TEST_CASE("training is reproducible, and Adam's state carries over between fit calls") {
-  const auto [x, y] = surface(50, 2);
+  const auto x_y = surface(50, 2);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::FitOptions o = quiet(3, 8);
   o.seed = 4;
   gn::Sequential<double> a = small_regressor<double>(1), b = small_regressor<double>(1), c = small_regressor<double>(1);
@@ -505,7 +522,9 @@ TEST_CASE("format_checkpoint: the textbook's log line") {
 
 TEST_CASE("fit prints one log line per checkpoint, and writes them to a CSV file") {
   TempDir dir;
-  const auto [x, ids] = three_blobs();
+  const auto x_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_ids);
+  const auto& ids = std::get<1>(x_ids);
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(2, 8)).add(gn::Activation<double>("relu")).add(gn::Linear<double>(8, 3));
   m.set_classifier("softmax").set_loss("cross_entropy").set_optimizer(gn::Adam<double>(0.02)).set_seed(2);
@@ -614,7 +633,9 @@ TEST_CASE("NaN guard: divergence at the first checkpoint restores the weights fr
 
 TEST_CASE("the normaliser is saved with the model") {
   TempDir dir;
-  auto [x, y] = surface(100, 13);
+  auto x_y = surface(100, 13);  // not a structured binding: clang 14 cannot capture one
+  auto& x = std::get<0>(x_y);
+  auto& y = std::get<1>(x_y);
   xt::view(x, xt::all(), 1) = xt::view(x, xt::all(), 1) * 1000.0 + 5000.0;  // a column far from the unit range
   gn::Sequential<double> m = small_regressor<double>(8);
   m.set_normalizer(gn::Normalizer<double>::z_score(x));
@@ -640,7 +661,9 @@ TEST_CASE("the normaliser is saved with the model") {
 
 TEST_CASE_TEMPLATE("export_npy / import_npy round trip, and numpy reads the files", T, float, double) {
   TempDir dir;
-  const auto [xd, yd] = surface(40, 2);
+  const auto xd_yd = surface(40, 2);  // not a structured binding: clang 14 cannot capture one
+  const auto& xd = std::get<0>(xd_yd);
+  const auto& yd = std::get<1>(xd_yd);
   const xt::xarray<T> x = as<T>(xd), y = as<T>(yd);
   gn::Sequential<T> a = small_regressor<T>(1), b = small_regressor<T>(2);
   a.fit(x, y, quiet(5, 8));
@@ -823,7 +846,9 @@ TEST_CASE("layer argument errors") {
 
 TEST_CASE("bad model files are refused with the reason") {
   TempDir dir;
-  const auto [x, y] = surface(10, 1);
+  const auto x_y = surface(10, 1);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   m.predict(x);
   const std::string good = dir.file("good.gnn");
@@ -868,7 +893,9 @@ TEST_CASE("bad model files are refused with the reason") {
 
 TEST_CASE("saving is atomic: it replaces the file and leaves no temporary behind") {
   TempDir dir;
-  const auto [x, y] = surface(30, 1);
+  const auto x_y = surface(30, 1);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   m.fit(x, y, quiet(1, 10));
   const std::string path = dir.file("model.gnn");
@@ -895,7 +922,9 @@ TEST_CASE("saving is atomic: it replaces the file and leaves no temporary behind
 // The parts of Sequential -----------------------------------------------------
 
 TEST_CASE("a moved-from Sequential throws graphnn::Error on every call instead of crashing") {
-  const auto [x, y] = surface(10, 1);
+  const auto x_y = surface(10, 1);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> a = small_regressor<double>(1);
   gn::Sequential<double> b = std::move(a);
   CHECK_ERROR(a.fit(x, y, quiet(1, 4)), "Sequential::fit: this model was moved from");
@@ -928,7 +957,9 @@ gn::Sequential<double> decaying(double lr = 0.2) {
 }  // namespace
 
 TEST_CASE("schedules and counters continue across fit calls: five fit(epochs 1) equal one fit(epochs 5)") {
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   for (const bool shuffle : {true, false}) {
     CAPTURE(shuffle);
     gn::FitOptions o = quiet(5, 8);
@@ -956,7 +987,9 @@ TEST_CASE("schedules and counters continue across fit calls: five fit(epochs 1) 
 }
 
 TEST_CASE("FitOptions::initial_epoch numbers the epochs and sets the schedule's position") {
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::FitOptions o = quiet(2, 8);
   o.initial_epoch = 3;
   gn::Sequential<double> m = decaying();
@@ -1012,7 +1045,10 @@ std::size_t feed(gn::Callback& cb, FakeControl& control, const std::string& name
 }  // namespace
 
 TEST_CASE("user callbacks: lambdas see the logs at batch and epoch end, and can stop training") {
-  const auto [x, y] = surface(40, 3);  // batch 8: 5 batches per epoch
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  // batch 8: 5 batches per epoch
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   std::vector<gn::Logs> epochs;
   std::vector<std::size_t> iterations;
@@ -1045,7 +1081,9 @@ TEST_CASE("user callbacks: lambdas see the logs at batch and epoch end, and can 
   CHECK(hb.iteration == std::vector<std::size_t>{5, 7});
 
   // A classifier's logs carry its accuracy, with validation data its val_*.
-  const auto [bx, ids] = three_blobs();
+  const auto bx_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& bx = std::get<0>(bx_ids);
+  const auto& ids = std::get<1>(bx_ids);
   gn::Sequential<double> c;
   c.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy");
   gn::Logs seen;
@@ -1087,7 +1125,9 @@ TEST_CASE("EarlyStopping: patience, min_delta, restoring the best weights") {
   CHECK(improving.stopped_epoch() == std::numeric_limits<std::size_t>::max());
 
   // In fit: no epoch after the first beats it by 1e9, so it stops after patience 2 with epoch 0's weights.
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   std::vector<std::vector<Arr>> seen;
   gn::FitOptions o = quiet(20, 8);
@@ -1118,7 +1158,9 @@ TEST_CASE("ModelCheckpoint: the best model, or every N epochs, saved atomically 
   CHECK_ERROR(gn::ModelCheckpoint(dir.file("x.gnn"), "loss", false, 0), "ModelCheckpoint: every_epochs must be at least 1");
 
   // In fit: the file holds the model of the best epoch.
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   gn::FitOptions o = quiet(6, 8);
   double best_loss = 1e300;
@@ -1154,7 +1196,9 @@ TEST_CASE("ReduceLROnPlateau: patience, factor, cooldown and min_lr") {
   CHECK_ERROR(gn::ReduceLROnPlateau("loss", 1.5), "ReduceLROnPlateau: factor must be in (0, 1)");
 
   // In fit: the rate the optimizer uses goes down, and the logs say so.
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   std::vector<double> rates;
   gn::FitOptions o = quiet(4, 8);
@@ -1177,7 +1221,9 @@ TEST_CASE("ReduceLROnPlateau: patience, factor, cooldown and min_lr") {
 
 TEST_CASE("CSVLogger: one row per epoch, the logs' names as the header; append continues a file") {
   TempDir dir;
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   gn::FitOptions o = quiet(3, 8);
   o.validation_fraction = 0.25;
@@ -1205,7 +1251,9 @@ TEST_CASE("CSVLogger: one row per epoch, the logs' names as the header; append c
 // Errors that name what the caller did ----------------------------------------
 
 TEST_CASE("a bad class id is reported at the caller's row, not at a row of the shuffled batch") {
-  const auto [x, ids] = three_blobs();
+  const auto x_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_ids);
+  const auto& ids = std::get<1>(x_ids);
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy");
   Arr bad = ids;
@@ -1221,7 +1269,9 @@ TEST_CASE("a bad class id is reported at the caller's row, not at a row of the s
 }
 
 TEST_CASE("softmax with binary_cross_entropy blames the loss-classifier mismatch, not the labels") {
-  const auto [x, ids] = three_blobs();
+  const auto x_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_ids);
+  const auto& ids = std::get<1>(x_ids);
   for (const bool one_hot : {false, true}) {
     gn::Sequential<double> m;
     m.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("binary_cross_entropy");
@@ -1234,7 +1284,9 @@ TEST_CASE("softmax with binary_cross_entropy blames the loss-classifier mismatch
 // Metrics ---------------------------------------------------------------------
 
 TEST_CASE("metrics: chosen with set_metrics, logged at checkpoints, kept in History, in the callbacks' logs and evaluate") {
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   m.set_metrics({"mae", "rmse"});
   gn::FitOptions o = quiet(2, 8);
@@ -1263,7 +1315,9 @@ TEST_CASE("metrics: chosen with set_metrics, logged at checkpoints, kept in Hist
   CHECK_ERROR(r.fit(x, y, quiet(1, 8)), "fit: metric 'accuracy' counts classes, but the model is a regression");
   CHECK_ERROR(r.evaluate(x, y), "evaluate: metric 'accuracy' counts classes");
 
-  const auto [bx, ids] = three_blobs();
+  const auto bx_ids = three_blobs();  // not a structured binding: clang 14 cannot capture one
+  const auto& bx = std::get<0>(bx_ids);
+  const auto& ids = std::get<1>(bx_ids);
   gn::Sequential<double> c;
   c.add(gn::Linear<double>(2, 3)).set_classifier("softmax").set_loss("cross_entropy").set_metrics({"top_k_accuracy(2)"});
   c.fit(bx, ids, quiet(2, 16));
@@ -1273,7 +1327,9 @@ TEST_CASE("metrics: chosen with set_metrics, logged at checkpoints, kept in Hist
 }
 
 TEST_CASE("what a callback asks for wrongly is refused with its name; built-in callbacks check their settings") {
-  const auto [x, y] = surface(40, 3);
+  const auto x_y = surface(40, 3);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   auto fit_with = [&](gn::EpochFunction f) {
     gn::Sequential<double> m = small_regressor<double>(1);
     gn::FitOptions o = quiet(1, 8);
@@ -1297,7 +1353,9 @@ TEST_CASE("what a callback asks for wrongly is refused with its name; built-in c
 }
 
 TEST_CASE("BatchIterator::resume continues a saved shuffling state, and refuses one that does not fit") {
-  const auto [x, y] = surface(10, 1);
+  const auto x_y = surface(10, 1);  // not a structured binding: clang 14 cannot capture one
+  const auto& x = std::get<0>(x_y);
+  const auto& y = std::get<1>(x_y);
   gn::BatchIterator<double> straight(x, y, 4, true, 3), resumed(x, y, 4, true, 99);
   straight.reset();  // the second epoch's order
   resumed.resume(straight.generator(), straight.order());
