@@ -24,7 +24,6 @@ using V = const gn::Nodes<T>&;
 
 template <class T>
 constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Equal element by element, NaN equal to NaN; prints both on failure.
 template <class T>
