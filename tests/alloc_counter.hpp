@@ -4,7 +4,9 @@
 // test program (test_alloc.cpp, test_mpi_worker.cpp), then allocations_during().
 #include <cstddef>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "sanitizers.hpp"
+
+#if GRAPHNN_UNDER_ASAN
 #define GRAPHNN_COUNTS_ALLOCATIONS 0  // the sanitizer owns malloc
 #else
 #define GRAPHNN_COUNTS_ALLOCATIONS 1

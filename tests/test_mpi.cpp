@@ -4,6 +4,7 @@
 // mpirun -np 2 and 3: the same weights as one process with the whole batch,
 // uneven data, a raw graph, and the faults.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "sanitizers.hpp"
 #include "test_util.hpp"
 
 #include <unistd.h>
@@ -173,7 +174,7 @@ TEST_CASE("ShardedBatches: each process its rows of every global batch, the same
 
 std::string mpirun(int processes, const std::string& args) {
   std::string cmd = "timeout 180 mpirun --oversubscribe ";
-#if defined(__SANITIZE_ADDRESS__)
+#if GRAPHNN_UNDER_ASAN
   cmd = "ASAN_OPTIONS=detect_leaks=0 " + cmd;  // OpenMPI keeps its buffers until exit: not graphnn's leaks
 #endif
   if (::geteuid() == 0) cmd += "--allow-run-as-root ";
@@ -273,7 +274,7 @@ TEST_CASE("a raw graph's allreduce_mean averages each process's gradients, in se
 // its progress engine now and then (1 or 2 in 10 steps here); an allocation of
 // graphnn's in every step would add 10.
 TEST_CASE("a training step with allreduce buckets allocates nothing beyond OpenMPI's own, on any process") {
-#if defined(__SANITIZE_ADDRESS__)
+#if GRAPHNN_UNDER_ASAN
   return;  // the sanitizer owns malloc: nothing to count
 #endif
   const auto run = sample_runs::run(mpirun(2, "alloc"));

@@ -77,7 +77,9 @@ TEST_CASE("resume is exact: 10 epochs equal 5, save, load in a new process, 5 mo
   const std::vector<std::pair<std::string, std::function<std::shared_ptr<gn::Optimizer<double>>()>>> optimizers = {
       {"SGD", [] { return std::make_shared<gn::SGD<double>>(0.1, 0.9, false, 0, gn::step_decay(2, 0.5)); }},
       {"Adam", [] { return std::make_shared<gn::Adam<double>>(0.01); }}};
-  for (const auto& [name, make] : optimizers) {
+  for (const auto& entry : optimizers) {  // not a structured binding: clang 14 cannot capture one (CAPTURE)
+    const std::string& name = entry.first;
+    const auto& make = entry.second;
     CAPTURE(name);
     gn::Sequential<double> full = model(make());
     full.fit(x, y, shuffled(10));
@@ -312,7 +314,9 @@ class SignDescent final : public gn::Optimizer<double> {
 
 TEST_CASE("a model trained with a user's own optimizer loads, but fit refuses the default until one is set") {
   const std::string file = temp_file("own.gnn");
-  const auto [x, y] = data();
+  const auto x_y = data();  // not a structured binding: clang 14 cannot capture one
+  const Arr& x = x_y.first;
+  const Arr& y = x_y.second;
   gn::Sequential<double> m = model(std::make_shared<SignDescent>());
   m.fit(x, y, shuffled(2));
   m.save(file);
