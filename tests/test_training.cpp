@@ -846,9 +846,8 @@ TEST_CASE("layer argument errors") {
 
 TEST_CASE("bad model files are refused with the reason") {
   TempDir dir;
-  const auto x_y = surface(10, 1);  // not a structured binding: clang 14 cannot capture one
+  const auto x_y = surface(10, 1);
   const auto& x = std::get<0>(x_y);
-  const auto& y = std::get<1>(x_y);
   gn::Sequential<double> m = small_regressor<double>(1);
   m.predict(x);
   const std::string good = dir.file("good.gnn");
