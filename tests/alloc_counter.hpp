@@ -6,7 +6,7 @@
 
 #include "sanitizers.hpp"
 
-#if GRAPHNN_UNDER_ASAN
+#if GRAPHNN_UNDER_ASAN || GRAPHNN_UNDER_TSAN
 #define GRAPHNN_COUNTS_ALLOCATIONS 0  // the sanitizer owns malloc
 #else
 #define GRAPHNN_COUNTS_ALLOCATIONS 1
