@@ -1,6 +1,8 @@
 // Checked size arithmetic (see graphnn/checked_size.hpp for why).
 #include "graphnn/checked_size.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <charconv>
@@ -67,6 +69,18 @@ std::size_t parse_size(const std::string& text, std::size_t limit, const std::st
   if (!digits || ec != std::errc() || ptr != end || v > limit)
     throw Error(what + ": '" + text + "' is not a size (expected decimal digits, at most " + std::to_string(limit) + ")");
   return v;
+}
+
+std::vector<std::size_t> parse_size_list(const std::string& text, char separator, std::size_t limit,
+                                         const std::string& what) {
+  std::vector<std::size_t> sizes;
+  if (text.empty()) return sizes;
+  for (std::size_t at = 0;;) {
+    const std::size_t end = std::min(text.find(separator, at), text.size());
+    sizes.push_back(parse_size(text.substr(at, end - at), limit, what));
+    if (end == text.size()) return sizes;
+    at = end + 1;
+  }
 }
 
 double parse_finite(const std::string& text, const std::string& what) {

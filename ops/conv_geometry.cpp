@@ -20,13 +20,11 @@ namespace {
 bool parse_explicit(const std::string& name, std::size_t* pads[4]) {
   const std::string open = "explicit(";
   if (name.compare(0, open.size(), open) != 0 || name.back() != ')') return false;
-  std::size_t at = open.size();
-  for (std::size_t k = 0; k < 4; ++k) {
-    const std::size_t end = std::min(name.find(k < 3 ? ',' : ')', at), name.size() - 1);
-    *pads[k] = parse_size(name.substr(at, end - at), kMaxGeometry, "padding '" + name + "'");
-    at = end + 1;
-  }
-  return at == name.size();
+  const std::vector<std::size_t> sizes = parse_size_list(name.substr(open.size(), name.size() - open.size() - 1), ',',
+                                                         kMaxGeometry, "padding '" + name + "'");
+  if (sizes.size() != 4) return false;
+  for (std::size_t k = 0; k < 4; ++k) *pads[k] = sizes[k];
+  return true;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 // wording of their errors live in one place.
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "graphnn/shape.hpp"
 
@@ -36,6 +37,10 @@ void check_allocatable(std::size_t bytes, const std::string& what);
 // Error("<what>: '<text>' is not a size ...") otherwise; std::stoul would
 // accept "-1" (as 2^64 - 1), " 7" and "7x".
 std::size_t parse_size(const std::string& text, std::size_t limit, const std::string& what);
+// The sizes of a list such as "4,4,1" (separator ',') or "5x5" (separator
+// 'x'), each by parse_size; an empty text is an empty list.
+std::vector<std::size_t> parse_size_list(const std::string& text, char separator, std::size_t limit,
+                                         const std::string& what);
 // The limit for a kernel, stride, dilation, window, padding or filter count
 // read from text (a model file's layer settings): far above any real network.
 constexpr std::size_t kMaxGeometry = std::size_t(1) << 24;

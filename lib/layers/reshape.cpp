@@ -36,14 +36,8 @@ std::string Reshape<T>::describe() const {
 namespace {
 template <class T>
 std::shared_ptr<Layer<T>> load_reshape(const LayerConfig& c) {
-  std::vector<std::size_t> dims;
   const std::string text = config_value(c, "dims", "Reshape");
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    dims.push_back(parse_size(text.substr(at, comma - at), SIZE_MAX, "Reshape dims '" + text + "'"));
-    at = comma + 1;
-  }
-  return std::make_shared<Reshape<T>>(dims);
+  return std::make_shared<Reshape<T>>(parse_size_list(text, ',', SIZE_MAX, "Reshape dims '" + text + "'"));
 }
 const bool registered = (register_layer<float>("Reshape", load_reshape<float>),
                          register_layer<double>("Reshape", load_reshape<double>), true);

@@ -9,10 +9,10 @@ std::string size2_text(Size2 s) { return std::to_string(s.h) + "x" + std::to_str
 // A model file may be damaged: each part must be plain decimal digits (no
 // sign, no wrap), and no larger than any real kernel, stride or window.
 Size2 parse_size2(const std::string& text, const std::string& what) {
-  const std::size_t x = text.find('x');
-  if (x == std::string::npos) throw Error(what + ": '" + text + "' is not a size like 5x5");
-  const std::string part = what + " '" + text + "'";
-  return Size2(parse_size(text.substr(0, x), kMaxGeometry, part), parse_size(text.substr(x + 1), kMaxGeometry, part));
+  if (text.find('x') == std::string::npos) throw Error(what + ": '" + text + "' is not a size like 5x5");
+  const std::vector<std::size_t> hw = parse_size_list(text, 'x', kMaxGeometry, what + " '" + text + "'");
+  if (hw.size() != 2) throw Error(what + ": '" + text + "' is not a size like 5x5");
+  return Size2(hw[0], hw[1]);
 }
 
 LayerConfig PoolSettings::config() const {
