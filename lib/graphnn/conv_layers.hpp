@@ -61,6 +61,8 @@ class Conv2D final : public Layer<T> {
 template <class T>
 class PoolLayer : public Layer<T> {
  public:
+  // The stride defaults to the window (non-overlapping windows).
+  explicit PoolLayer(Size2 window, Size2 stride = 0, Padding padding = "valid") : pool_{window, stride, padding} {}
   explicit PoolLayer(PoolSettings pool) : pool_(pool) {}
   LayerConfig config() const override { return pool_.config(); }
   std::string describe() const override { return pool_.describe(this->kind()); }
@@ -69,22 +71,20 @@ class PoolLayer : public Layer<T> {
   PoolSettings pool_;
 };
 
-// max_pool2d; the stride defaults to the window (non-overlapping windows).
+// max_pool2d over each window.
 template <class T>
 class MaxPool2D final : public PoolLayer<T> {
  public:
-  explicit MaxPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : PoolLayer<T>({window, stride, padding}) {}
-  explicit MaxPool2D(PoolSettings pool) : PoolLayer<T>(pool) {}
+  using PoolLayer<T>::PoolLayer;
   std::string kind() const override { return "MaxPool2D"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
 };
 
-// avg_pool2d; the stride defaults to the window.
+// avg_pool2d over each window.
 template <class T>
 class AvgPool2D final : public PoolLayer<T> {
  public:
-  explicit AvgPool2D(Size2 window, Size2 stride = 0, Padding padding = "valid") : PoolLayer<T>({window, stride, padding}) {}
-  explicit AvgPool2D(PoolSettings pool) : PoolLayer<T>(pool) {}
+  using PoolLayer<T>::PoolLayer;
   std::string kind() const override { return "AvgPool2D"; }
   Node<T> build(const Node<T>& x, BuildContext<T>& ctx) override;
 };
