@@ -9,8 +9,8 @@
 
 #include <mpi-ext.h>
 
-#include <array>
 #include <climits>
+#include <optional>
 
 #include "graphnn/allreduce.hpp"
 #include "op_kit.hpp"
@@ -23,43 +23,13 @@ MPI_Datatype mpi_type() {
   return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
 }
 
-// MPI advances a non-blocking collective only inside MPI calls (OpenMPI has
-// no progress thread for them), so each bucket's start also advances the
-// buckets already in flight; a fixed table, so a step allocates nothing.
-class InFlight {
- public:
-  void add(MPI_Request* r) {
-    if (count_ < table_.size()) table_[count_++] = r;
-  }
-  void remove(MPI_Request* r) {
-    for (std::size_t i = 0; i < count_; ++i)
-      if (table_[i] == r) {
-        table_[i] = table_[--count_];
-        return;
-      }
-  }
-  void advance() const {
-    for (std::size_t i = 0; i < count_; ++i) {
-      int done = 0;
-      MPI_Test(table_[i], &done, MPI_STATUS_IGNORE);  // a completed persistent request stays for its wait
-    }
-  }
-
- private:
-  std::array<MPI_Request*, 64> table_{};
-  std::size_t count_ = 0;
-};
-
-InFlight& in_flight() {
-  static InFlight table;
-  return table;
-}
-
-// One bucket: a sum over the processes in place, then the division by their number.
+// One bucket: a sum over the processes in place, then the division by their
+// number, unless the members arrive divided already (scaled_inputs).
 template <class T>
 class AllreduceBucket final : public Collective<T>::Bucket {
  public:
-  AllreduceBucket(T* data, std::size_t size) : data_(data), size_(size), processes_(mpi_world::size()) {
+  AllreduceBucket(T* data, std::size_t size, bool scaled_inputs)
+      : data_(data), size_(size), processes_(mpi_world::size()), scaled_inputs_(scaled_inputs) {
     if (size > std::size_t(INT_MAX))
       throw Error("allreduce_mean: a bucket of " + std::to_string(size) + " elements exceeds MPI's count limit " +
                   std::to_string(INT_MAX));
@@ -82,13 +52,16 @@ class AllreduceBucket final : public Collective<T>::Bucket {
 #else
     MPI_Iallreduce(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(), &request_);
 #endif
-    in_flight().add(&request_);
-    in_flight().advance();
+  }
+  void progress() override {
+    if (processes_ == 1) return;
+    int done = 0;
+    MPI_Test(&request_, &done, MPI_STATUS_IGNORE);  // a completed persistent request stays for its wait
   }
   void wait() override {
     if (processes_ == 1) return;
     MPI_Wait(&request_, MPI_STATUS_IGNORE);
-    in_flight().remove(&request_);
+    if (scaled_inputs_) return;
     const T scale = T(1) / T(processes_);
     for (std::size_t i = 0; i < size_; ++i) data_[i] *= scale;
   }
@@ -97,15 +70,31 @@ class AllreduceBucket final : public Collective<T>::Bucket {
   T* data_;
   std::size_t size_;
   int processes_;
+  bool scaled_inputs_;
   MPI_Request request_ = MPI_REQUEST_NULL;
 };
 
+// 1 / processes when multiplying each input by it before the sum gives the
+// bits of dividing the sum: a power of two (the division only moves the
+// exponent; subnormal values aside) and more than one process.
+template <class T>
+std::optional<T> exact_input_scale() {
+  const int n = mpi_world::size();
+  if (n < 2 || (n & (n - 1)) != 0) return std::nullopt;
+  return T(1) / T(n);
+}
+
+// scaled_inputs: each process's input is already divided by the process
+// count (rule mean_scale_into_product), so the bucket only sums.
 template <class T>
 class AllreduceMean final : public Op<T>, public Collective<T> {
  public:
-  explicit AllreduceMean(std::size_t bucket_bytes) : bucket_bytes_(bucket_bytes) {}
+  explicit AllreduceMean(std::size_t bucket_bytes, bool scaled_inputs = false)
+      : bucket_bytes_(bucket_bytes), scaled_inputs_(scaled_inputs) {}
   std::string type() const override { return "allreduce_mean"; }
-  std::string attributes() const override { return "bucket_bytes=" + std::to_string(bucket_bytes_); }
+  std::string attributes() const override {
+    return "bucket_bytes=" + std::to_string(bucket_bytes_) + (scaled_inputs_ ? ", inputs_scaled=1" : "");
+  }
   // Not pure: its value depends on the other processes' inputs too, so the
   // compiler never folds it (a constant input may differ between processes).
   OpTraits traits() const override { return {OpCode::opaque, false, false}; }
@@ -116,19 +105,31 @@ class AllreduceMean final : public Op<T>, public Collective<T> {
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     if (out.data != in[0]->data) std::copy(in[0]->data, in[0]->data + out.size, out.data);
   }
-  Nodes<T> backward(const GradArgs<T>& args) const override { return {allreduce_mean(args.grad, bucket_bytes_)}; }
+  Nodes<T> backward(const GradArgs<T>& args) const override {
+    if (scaled_inputs_) return Op<T>::backward(args);  // a compiled node: the compiler differentiates nothing
+    return {allreduce_mean(args.grad, bucket_bytes_)};
+  }
   int may_overwrite_input() const override { return 0; }
   const Collective<T>* collective() const override { return this; }
   std::unique_ptr<typename Collective<T>::Bucket> bucket(T* data, std::size_t size) const override {
-    return std::make_unique<AllreduceBucket<T>>(data, size);
+    return std::make_unique<AllreduceBucket<T>>(data, size, scaled_inputs_);
   }
+  // A bucket divides all its members or none.
   bool combines_with(const Collective<T>& other) const override {
-    return dynamic_cast<const AllreduceMean<T>*>(&other) != nullptr;
+    const auto* o = dynamic_cast<const AllreduceMean<T>*>(&other);
+    return o && o->scaled_inputs_ == scaled_inputs_;
   }
   std::size_t bucket_bytes() const override { return bucket_bytes_; }
+  std::optional<T> input_scale() const override {
+    return scaled_inputs_ ? std::nullopt : exact_input_scale<T>();
+  }
+  OpPtr<T> with_scaled_inputs() const override {
+    return scaled_inputs_ ? nullptr : std::make_shared<AllreduceMean<T>>(bucket_bytes_, true);
+  }
 
  private:
   std::size_t bucket_bytes_;
+  bool scaled_inputs_;
 };
 
 }  // namespace

@@ -14,6 +14,10 @@ struct MatMulFlags {
 // The transpose flags of a built-in matmul; nullopt for any other op.
 template <class T> std::optional<MatMulFlags> matmul_flags(const Op<T>& op);
 
+// alpha op(a) op(b) in one GEMM (rule mean_scale_into_product).
+template <class T>
+Node<T> scaled_matmul(const Node<T>& a, const Node<T>& b, MatMulFlags f, T alpha);
+
 // variable -= lr op(a) op(b) as one accumulating GEMM, run as an assignment.
 // Only valid when neither a nor b shares the variable's storage (rule
 // sgd_matmul_update checks it).

@@ -2,6 +2,9 @@
 // output buffer with BLAS gemm (transposes are flags, never copies).
 #include <cblas.h>
 
+#include <iomanip>
+#include <sstream>
+
 #include "compiler_ops.hpp"
 #include "graphnn/runtime_info.hpp"
 #include "op_kit.hpp"
@@ -82,18 +85,25 @@ void product(bool ta, bool tb, const Buffer<T>& a, const Buffer<T>& b, T alpha, 
        b.data, static_cast<int>(b.dims[1]), beta, out.data);
 }
 
+// alpha op(a) op(b). Users build alpha = 1 (gn::matmul); the compiler's rule
+// mean_scale_into_product gives a gradient's product the 1 / processes of the
+// allreduce_mean that reads it (a power of two: the same bits).
 template <class T>
 class MatMul final : public Op<T> {
  public:
-  MatMul(bool ta, bool tb) : ta_(ta), tb_(tb) {}
+  MatMul(bool ta, bool tb, T alpha = T(1)) : ta_(ta), tb_(tb), alpha_(alpha) {}
   std::string type() const override { return "matmul"; }
   OpTraits traits() const override { return {OpCode::matmul, false, true}; }
   bool same_as(const Op<T>& o) const override {
     const MatMul* m = kit::same_class(*this, o);
-    return m && m->ta_ == ta_ && m->tb_ == tb_;
+    return m && m->ta_ == ta_ && m->tb_ == tb_ && m->alpha_ == alpha_;
   }
   std::string attributes() const override {
-    return ta_ || tb_ ? std::string("transpose_a=") + (ta_ ? "1" : "0") + ", transpose_b=" + (tb_ ? "1" : "0") : "";
+    std::string a = ta_ || tb_ ? std::string("transpose_a=") + (ta_ ? "1" : "0") + ", transpose_b=" + (tb_ ? "1" : "0") : "";
+    if (alpha_ == T(1)) return a;
+    std::ostringstream alpha;
+    alpha << std::setprecision(17) << alpha_;
+    return a + (a.empty() ? "" : ", ") + "alpha=" + alpha.str();
   }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
@@ -105,21 +115,26 @@ class MatMul final : public Op<T> {
     return {m, n};
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    product(ta_, tb_, *in[0], *in[1], T(1), T(0), out);
+    product(ta_, tb_, *in[0], *in[1], alpha_, T(0), out);
   }
   bool transpose_a() const { return ta_; }
   bool transpose_b() const { return tb_; }
+  T alpha() const { return alpha_; }
   // As TensorFlow's MatMulGrad: each case keeps the products transpose-free.
   Nodes<T> backward(const GradArgs<T>& args) const override {
     const Node<T>&a = args.inputs[0], &b = args.inputs[1], &g = args.grad;
-    if (!ta_ && !tb_) return {matmul(g, b, false, true), matmul(a, g, true, false)};
-    if (!ta_ && tb_) return {matmul(g, b, false, false), matmul(g, a, true, false)};
-    if (ta_ && !tb_) return {matmul(b, g, false, true), matmul(a, g, false, false)};
-    return {matmul(b, g, true, true), matmul(g, a, true, true)};
+    auto mm = [this](const Node<T>& x, const Node<T>& y, bool tx, bool ty) {
+      return kit::make<MatMul<T>>(Nodes<T>{x, y}, tx, ty, alpha_);
+    };
+    if (!ta_ && !tb_) return {mm(g, b, false, true), mm(a, g, true, false)};
+    if (!ta_ && tb_) return {mm(g, b, false, false), mm(g, a, true, false)};
+    if (ta_ && !tb_) return {mm(b, g, false, true), mm(a, g, false, false)};
+    return {mm(b, g, true, true), mm(g, a, true, true)};
   }
 
  private:
   bool ta_, tb_;
+  T alpha_;
 };
 
 // w -= lr op(a) op(b) as one accumulating GEMM (beta = 1): a plain SGD step
@@ -150,7 +165,7 @@ class MatMulSgdUpdate final : public Op<T> {
 template <class T>
 std::optional<MatMulFlags> matmul_flags(const Op<T>& op) {
   const auto* m = dynamic_cast<const MatMul<T>*>(&op);
-  if (!m) return std::nullopt;
+  if (!m || m->alpha() != T(1)) return std::nullopt;  // the rules that read flags rebuild a plain product
   return MatMulFlags{m->transpose_a(), m->transpose_b()};
 }
 
@@ -161,6 +176,11 @@ Node<T> sgd_matmul_update(const Node<T>& variable, const Node<T>& a, const Node<
 }
 
 template <class T>
+Node<T> scaled_matmul(const Node<T>& a, const Node<T>& b, MatMulFlags f, T alpha) {
+  return kit::make<MatMul<T>>(Nodes<T>{a, b}, f.transpose_a, f.transpose_b, alpha);
+}
+
+template <class T>
 Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transpose_b) {
   return kit::make<MatMul<T>>(Nodes<T>{a, b}, transpose_a, transpose_b);
 }
@@ -168,6 +188,7 @@ Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transp
 #define INSTANTIATE(T)                                                          \
   template Node<T> matmul<T>(const Node<T>&, const Node<T>&, bool, bool);        \
   template std::optional<MatMulFlags> matmul_flags<T>(const Op<T>&);           \
+  template Node<T> scaled_matmul<T>(const Node<T>&, const Node<T>&, MatMulFlags, T); \
   template Node<T> sgd_matmul_update<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, MatMulFlags);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 

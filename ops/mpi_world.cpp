@@ -31,10 +31,23 @@ void finalize_at_exit() {
   abort(why);
 }
 
+// OpenMPI's non-blocking collectives (libnbc) run an in-place allreduce, as
+// graphnn's buckets are, as a reduction to rank 0 and a broadcast back: every
+// byte passes through one process twice. The ring (each process reduces 1/N
+// of the bucket and passes it on) is the bandwidth-optimal schedule, so
+// graphnn asks for it, unless the environment (mpirun --mca ...) chose one;
+// it takes effect only when graphnn initialises MPI.
+void prefer_ring_allreduce() {
+#if defined(OPEN_MPI)
+  setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
+#endif
+}
+
 MPI_Comm initialised() {
   int ready = 0;
   MPI_Initialized(&ready);
   if (!ready) {
+    prefer_ring_allreduce();
     int provided = 0;
     if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
       throw Error("distributed: MPI_Init_thread failed");

@@ -270,6 +270,33 @@ TEST_CASE("a raw graph's allreduce_mean averages each process's gradients, in se
   }
 }
 
+// 2 processes: dividing each product by 2 in its GEMM before the sum gives the
+// bits of dividing the sum, so the rule fires on both products (not on the
+// bias's sum) and the values equal those without passes exactly; not on a
+// product that is fetched too. 3 processes: 1/3 is inexact, so it never fires.
+TEST_CASE("rule mean_scale_into_product: only for a power-of-two process count and a product only the mean reads") {
+  for (const int n : {2, 3}) {
+    CAPTURE(n);
+    sample_runs::TempDir dir;
+    const auto run = sample_runs::run(mpirun(n, "scale_rule " + dir.path));
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    for (int r = 0; r < n; ++r) {
+      std::ifstream f(dir / ("rank" + std::to_string(r) + ".txt"));
+      std::string word;
+      std::size_t all_products = 0, one_fetched = 0;
+      const bool read = bool(f >> word >> all_products >> one_fetched);
+      REQUIRE(read);
+      CHECK(word == "fired");
+      CHECK(all_products == (n == 2 ? 2u : 0u));
+      CHECK(one_fetched == (n == 2 ? 1u : 0u));
+      std::size_t elements = 0;
+      for (double on, off; f >> on >> off; ++elements) CHECK(on == off);
+      CHECK(elements == 4 * 30 + 30 * 2 + 2);
+    }
+  }
+}
+
 // OpenMPI 4.1's persistent allreduce allocates in MPI_Start (2 per start), and
 // its progress engine now and then (1 or 2 in 10 steps here); an allocation of
 // graphnn's in every step would add 10.

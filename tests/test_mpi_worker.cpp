@@ -4,6 +4,7 @@
 //   train sgd|adam <per-rank batch> <out>   20 steps of fit
 //   uneven <out>                            rows that no process count divides
 //   raw <out>                               allreduce_mean in a raw graph, several buckets
+//   scale_rule <out>                        rule mean_scale_into_product on and off
 //   alloc                                   heap allocations per training step with allreduce buckets
 //   throw | kill | mismatch                 faults: rank 1 throws, dies, or builds another model
 #include <csignal>
@@ -80,6 +81,45 @@ void raw(const std::string& out) {
     for (std::size_t i = 0; i < got[k].size(); ++i) f << got[k].data()[i] << " " << expected[k].data()[i] / size << "\n";
 }
 
+std::size_t fired(const gn::Session<double>& s, const std::string& rule) {
+  for (const gn::RuleCount& r : s.plan_summary().rules)
+    if (r.rule == rule) return r.count;
+  return 0;
+}
+
+// Rule mean_scale_into_product: the averaged gradients of a small net with the
+// compiler's passes and without, the times the rule fired (each product that
+// only the mean reads), and again when W1's product is fetched too (then that
+// product keeps its own value and is not scaled). Writes "fired <n> <n with W1's
+// product fetched>", then per element "<passes on> <passes off>".
+void scale_rule(const std::string& out) {
+  gn::Graph<double> g;
+  auto x = g.placeholder("x", {gn::batch, 4});
+  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 30}) * 0.01));
+  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({30, 2}) * 0.02));
+  auto b2 = g.variable("b2", xt::xarray<double>(xt::zeros<double>({2})));
+  auto loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b2));
+  const gn::Nodes<double> grads = gn::gradients(loss, {W1, W2, b2});
+  gn::Nodes<double> mean;
+  for (const auto& grad : grads) mean.push_back(gn::allreduce_mean(grad));
+  xt::xarray<double> all, unused;
+  make_data(std::size_t(3 * gn::distributed::size()), all, unused);
+  const int r = gn::distributed::rank();
+  const xt::xarray<double> mine = xt::view(all, xt::range(3 * r, 3 * r + 3));
+  gn::SessionOptions off;
+  off.passes.enabled = false;
+  gn::Session<double> with_passes(g), without(g, off), shared(g);
+  const auto on_values = with_passes.run(mean, {{x, mine}});
+  const auto off_values = without.run(mean, {{x, mine}});
+  shared.run({mean[0], mean[1], mean[2], grads[0]}, {{x, mine}});
+  std::ofstream f(out + "/rank" + std::to_string(r) + ".txt");
+  f << std::setprecision(17) << "fired " << fired(with_passes, "mean_scale_into_product") << " "
+    << fired(shared, "mean_scale_into_product") << "\n";
+  for (std::size_t k = 0; k < mean.size(); ++k)
+    for (std::size_t i = 0; i < on_values[k].size(); ++i)
+      f << on_values[k].data()[i] << " " << off_values[k].data()[i] << "\n";
+}
+
 // A training step of a raw graph: gradients averaged in two buckets, then the
 // updates; prints "rank R: N allocations in 10 steps, M in OpenMPI's 20
 // allreduces alone". OpenMPI 4.1's persistent allreduce allocates inside
@@ -142,6 +182,10 @@ int main(int argc, char** argv) {
     raw(argv[2]);
     return 0;
   }
+  if (mode == "scale_rule" && argc == 3) {
+    scale_rule(argv[2]);
+    return 0;
+  }
   if (mode == "alloc") {
     alloc();
     return 0;
@@ -163,6 +207,6 @@ int main(int argc, char** argv) {
     m.fit(x, y, options(1, 4));
     return 0;
   }
-  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> | raw <out> | alloc | throw | kill | mismatch\n";
+  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> | raw <out> | scale_rule <out> | alloc | throw | kill | mismatch\n";
   return 2;
 }

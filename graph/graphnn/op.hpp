@@ -3,6 +3,7 @@
 // (infer), its kernel (forward) and its gradient rule (backward) side by side.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,9 @@ struct OpTraits {
 // and waits for it before the first step that reads it, so the transfer
 // overlaps the steps in between (graph/collectives.hpp).
 template <class T>
+class Op;
+
+template <class T>
 class Collective {
  public:
   // One bucket's operation on `size` elements at `data`, made when a plan is
@@ -79,6 +83,9 @@ class Collective {
     virtual ~Bucket() = default;
     virtual void start() = 0;
     virtual void wait() = 0;
+    // Called after every step while the bucket is in flight: MPI moves a
+    // non-blocking collective forward only inside MPI calls.
+    virtual void progress() {}
   };
   virtual ~Collective() = default;
   // Every process compiles the same plans in the same order, so buckets may be
@@ -88,6 +95,14 @@ class Collective {
   virtual bool combines_with(const Collective<T>& other) const = 0;
   // The largest bucket, in bytes.
   virtual std::size_t bucket_bytes() const = 0;
+  // A collective whose result is the sum over the processes of its input
+  // times a factor (a mean: 1 / processes) may instead take inputs already
+  // multiplied by it, when that gives the same bits: input_scale() is then the
+  // factor and with_scaled_inputs() that op. The compiler's rule
+  // mean_scale_into_product moves the factor onto the GEMM that computes the
+  // input, which saves the pass over the bucket after the transfer.
+  virtual std::optional<T> input_scale() const { return std::nullopt; }
+  virtual std::shared_ptr<const Op<T>> with_scaled_inputs() const { return nullptr; }
 };
 
 // What an op changes from run to run (dropout's random stream). An op is

@@ -205,6 +205,21 @@ Node<T> sgd_matmul_update(Round<T>& r, const Match<T>& m) {
   return graphnn::sgd_matmul_update(m.in[0], a, b, m.in[2], *f);
 }
 
+// allreduce_mean(op(a) op(b)): each process's product divided by the process
+// count in the GEMM (its alpha) and the bucket only summed, which saves a pass
+// over the bucket after every transfer. The collective says when the division
+// before the sum gives the same bits (a power of two of processes).
+template <class T>
+Node<T> mean_scale_into_product(Round<T>& r, const Match<T>& m) {
+  const Collective<T>* c = m.node.op->collective();
+  const std::optional<T> scale = c ? c->input_scale() : std::nullopt;
+  if (!scale) return {};
+  const std::optional<MatMulFlags> f = matmul_flags(r.op(m.in[0]));
+  if (!f || r.uses_of(m.in[0]) != 1) return {};
+  const Node<T> product = scaled_matmul(r.input(m.in[0], 0), r.input(m.in[0], 1), *f, *scale);
+  return r.g().add(c->with_scaled_inputs(), {product});
+}
+
 // binary_cross_entropy(sigmoid(z), y) from the logits z: finite and exact
 // where sigmoid saturates. Only the built-in sigmoid; the gradient nodes the
 // user built (for z, or for the sigmoid's output) are not touched.
@@ -261,6 +276,9 @@ const std::vector<Rule<T>>& rules() {
       {"sgd_matmul_update", "apply_sgd(w, matmul(a, b), lr) without momentum or weight decay",
        "the product has no other reader; neither factor is w's storage or that of a variable the plan updates",
        sgd_matmul_update<T>},
+      {"mean_scale_into_product", "allreduce_mean(matmul(a, b))",
+       "the product has no other reader; the process count is a power of two above 1 (dividing first is exact)",
+       mean_scale_into_product<T>},
       {"bce_of_sigmoid", "binary_cross_entropy(sigmoid(z), y), sigmoid the built-in op", "always",
        bce_of_sigmoid<T>},
       {"bce_of_sigmoid_gradient", "sigmoid_grad(m * binary_cross_entropy_grad(s, y), s), s the built-in sigmoid",
