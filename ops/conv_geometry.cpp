@@ -175,23 +175,41 @@ bool is_pointwise(const Geometry& g) {
 
 namespace {
 
-// Calls f(row, cell_of_row, input_offset or -1 when padded) over the cells of
-// the receptive fields of pixels p0 .. p0 + rows; cells of C values each.
+// Calls f(row, first cell, cells, input offset or -1 when padded) over runs
+// of cells of the receptive fields of pixels p0 .. p0 + rows, cells of C values
+// each. Along a kernel row without dilation the cells inside the image are
+// neighbours in x (NHWC), so one run copies them all, with a padded run on
+// either side where the window leaves the image; with dilation each cell is a
+// run of its own. The first layer of a CNN has C = 1: a run per cell would
+// copy one value at a time.
 template <class F>
-void for_each_cell(const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, F&& f) {
-  const std::size_t per_image = g.pixels_per_image();
+void for_each_run(const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, F&& f) {
+  const std::size_t per_image = g.pixels_per_image(), kw = g.w.kernel;
+  const long width = long(im.w), channels = long(im.c);
   std::size_t n = p0 / per_image, oh = (p0 % per_image) / g.w.out, ow = p0 % g.w.out;
   for (std::size_t r = 0; r < rows; ++r) {
-    std::size_t cell = 0;
     const long h0 = long(oh * g.h.stride) - long(g.h.pad_before), w0 = long(ow * g.w.stride) - long(g.w.pad_before);
     for (std::size_t i = 0; i < g.h.kernel; ++i) {
+      const std::size_t first = i * kw;
       const long ih = h0 + long(i * g.h.dilation);
-      const bool row_in = ih >= 0 && ih < long(im.h);
-      for (std::size_t j = 0; j < g.w.kernel; ++j, ++cell) {
-        const long iw = w0 + long(j * g.w.dilation);
-        const bool in = row_in && iw >= 0 && iw < long(im.w);
-        f(r, cell, in ? long(((n * im.h + std::size_t(ih)) * im.w + std::size_t(iw)) * im.c) : -1L);
+      if (ih < 0 || ih >= long(im.h)) {
+        f(r, first, kw, -1L);
+        continue;
       }
+      const long row_start = (long(n * im.h) + ih) * width;  // pixel (n, ih, 0)
+      if (g.w.dilation != 1) {
+        for (std::size_t j = 0; j < kw; ++j) {
+          const long iw = w0 + long(j * g.w.dilation);
+          f(r, first + j, 1, iw >= 0 && iw < width ? (row_start + iw) * channels : -1L);
+        }
+        continue;
+      }
+      // Cells [0, lead) lie left of the image, [lead, stop) inside it, [stop, kw) right of it.
+      const long cells = long(kw), lead = std::clamp(-w0, 0L, cells);
+      const long stop = std::max(lead, std::clamp(width - w0, 0L, cells));
+      if (lead > 0) f(r, first, std::size_t(lead), -1L);
+      if (stop > lead) f(r, first + std::size_t(lead), std::size_t(stop - lead), (row_start + w0 + lead) * channels);
+      if (cells > stop) f(r, first + std::size_t(stop), std::size_t(cells - stop), -1L);
     }
     if (++ow == g.w.out) {
       ow = 0;
@@ -202,24 +220,35 @@ void for_each_cell(const Image& im, const Geometry& g, std::size_t p0, std::size
 
 }  // namespace
 
+// Copies n values: runs are short (5 values in a first layer), where a call to
+// memcpy would cost more than the copy, so blocks of 8 move as fixed-size
+// copies the compiler inlines.
+template <class T>
+inline void copy_run(const T* src, std::size_t n, T* dst) {
+  std::size_t k = 0;
+  for (; k + 8 <= n; k += 8) __builtin_memcpy(dst + k, src + k, 8 * sizeof(T));
+  for (; k < n; ++k) dst[k] = src[k];
+}
+
 template <class T>
 void im2col(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* col) {
   const std::size_t c = im.c, row_length = g.h.kernel * g.w.kernel * c;
-  for_each_cell(im, g, p0, rows, [&](std::size_t r, std::size_t cell, long at) {
+  for_each_run(im, g, p0, rows, [&](std::size_t r, std::size_t cell, std::size_t cells, long at) {
     T* dst = col + r * row_length + cell * c;
-    if (at < 0) std::fill(dst, dst + c, T(0));
-    else std::memcpy(dst, x + at, c * sizeof(T));
+    const std::size_t count = cells * c;
+    if (at < 0) std::fill(dst, dst + count, T(0));
+    else copy_run(x + at, count, dst);
   });
 }
 
 template <class T>
 void col2im_add(const T* col, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* dx) {
   const std::size_t c = im.c, row_length = g.h.kernel * g.w.kernel * c;
-  for_each_cell(im, g, p0, rows, [&](std::size_t r, std::size_t cell, long at) {
+  for_each_run(im, g, p0, rows, [&](std::size_t r, std::size_t cell, std::size_t cells, long at) {
     if (at < 0) return;
     const T* src = col + r * row_length + cell * c;
     T* dst = dx + at;
-    for (std::size_t k = 0; k < c; ++k) dst[k] += src[k];
+    for (std::size_t k = 0; k < cells * c; ++k) dst[k] += src[k];
   });
 }
 

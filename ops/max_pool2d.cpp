@@ -6,6 +6,9 @@
 // wins (a NaN counts as the maximum, the first NaN winning), so exactly one
 // input cell of a window receives its gradient. With respect to x, both
 // gradient ops are piecewise constant: no gradient.
+#include <cstdint>
+#include <type_traits>
+
 #include "conv_geometry.hpp"
 #include "op_kit.hpp"
 
@@ -35,39 +38,53 @@ std::size_t window_max(const T* x, const conv::Image& im, const conv::Cells& cel
   return first;
 }
 
-// Elements of scratch for_each_argmax needs with C channels: C maxima, then C offsets.
+// A window's cell number as wide as T, so that a channel's maximum and its
+// cell share one vector lane width and the channel loop vectorises.
 template <class T>
-std::size_t argmax_scratch(std::size_t channels) {
-  return channels + (channels * sizeof(std::size_t) + sizeof(T) - 1) / sizeof(T);
+using CellNumber = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
+
+// Elements of T that hold a window's cell offsets (std::size_t).
+template <class T>
+std::size_t offset_elements(std::size_t cells) {
+  return (cells * sizeof(std::size_t) + sizeof(T) - 1) / sizeof(T);
+}
+// Elements of scratch for_each_argmax needs with C channels and windows of
+// `cells` cells: the window's cell offsets first (so they are aligned), then C
+// maxima and C cell numbers.
+template <class T>
+std::size_t argmax_scratch(std::size_t channels, std::size_t cells) {
+  return offset_elements<T>(cells) + 2 * channels;
 }
 
 // Calls f(output index, input index of the arg-max) for every window and
 // channel of x: the first cell holding the window's maximum. One pass over the
-// cells keeps each channel's maximum and its cell, branch-free so that the
-// channel loop vectorises. `scratch` holds argmax_scratch<T>(C) elements.
+// cells keeps each channel's maximum and its cell number, branch-free, so the
+// channel loop vectorises; the cell's offset is looked up once per channel at
+// the end. `scratch` holds argmax_scratch<T>(C, window cells) elements.
 template <class T, class F>
 void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
-  T* best = scratch;
-  std::size_t* cell_of = reinterpret_cast<std::size_t*>(scratch + im.c);  // untyped arena memory
+  std::size_t* offset = reinterpret_cast<std::size_t*>(scratch);  // untyped arena memory
+  T* best = scratch + offset_elements<T>(g.h.kernel * g.w.kernel);
+  CellNumber<T>* which = reinterpret_cast<CellNumber<T>*>(best + im.c);
   std::size_t o = 0;
   for (std::size_t n = 0; n < im.n; ++n)
     for (std::size_t oh = 0; oh < g.h.out; ++oh)
       for (std::size_t ow = 0; ow < g.w.out; ++ow, o += im.c) {
         const conv::Cells cells = conv::window_cells(g, oh, ow);
-        const std::size_t first = ((n * im.h + cells.h0) * im.w + cells.w0) * im.c;
-        std::copy(x + first, x + first + im.c, best);
-        std::fill(cell_of, cell_of + im.c, first);
+        std::size_t count = 0;
         for (std::size_t ih = cells.h0; ih < cells.h1; ++ih)
-          for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) {
-            const std::size_t at = ((n * im.h + ih) * im.w + iw) * im.c;
-            const T* v = x + at;
-            for (std::size_t c = 0; c < im.c; ++c) {
-              const bool later = replaces(v[c], best[c]);
-              best[c] = later ? v[c] : best[c];
-              cell_of[c] = later ? at : cell_of[c];
-            }
+          for (std::size_t iw = cells.w0; iw < cells.w1; ++iw) offset[count++] = ((n * im.h + ih) * im.w + iw) * im.c;
+        std::copy(x + offset[0], x + offset[0] + im.c, best);
+        std::fill(which, which + im.c, CellNumber<T>(0));
+        for (std::size_t k = 1; k < count; ++k) {
+          const T* v = x + offset[k];
+          for (std::size_t c = 0; c < im.c; ++c) {
+            const bool later = replaces(v[c], best[c]);
+            best[c] = later ? v[c] : best[c];
+            which[c] = later ? CellNumber<T>(k) : which[c];
           }
-        for (std::size_t c = 0; c < im.c; ++c) f(o + c, cell_of[c] + c);
+        }
+        for (std::size_t c = 0; c < im.c; ++c) f(o + c, offset[which[c]] + c);
       }
 }
 
@@ -79,6 +96,10 @@ class MaxPoolBase : public conv::WindowedOp<T> {
 
  protected:
   conv::Geometry geometry(const Dims& x) const { return conv::resolve(this->window(), x[1], x[2], true); }
+  // for_each_argmax's scratch for input x.
+  std::size_t argmax_workspace(const Dims& x) const {
+    return argmax_scratch<T>(x[3], this->window().kernel.h * this->window().kernel.w);
+  }
   // Checks that `v` has the shape `expected`; `what` names v.
   static void expect_shape(const Shape& v, const Shape& expected, const char* what) {
     if (v != expected)
@@ -115,7 +136,7 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_grad"; }
-  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return argmax_scratch<T>(in[0][3]); }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return this->argmax_workspace(in[0]); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], conv::pool_output(in[0], this->window()), "gradient");
@@ -139,7 +160,7 @@ class MaxPool2DSelect final : public MaxPoolBase<T> {
  public:
   using MaxPoolBase<T>::MaxPoolBase;
   std::string type() const override { return "max_pool2d_select"; }
-  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return argmax_scratch<T>(in[0][3]); }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return this->argmax_workspace(in[0]); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     this->expect_shape(in[1], in[0], "selected values");
