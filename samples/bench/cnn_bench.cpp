@@ -32,6 +32,7 @@ struct CnnConfig {
   std::size_t batch = 64, filters1 = 16, filters2 = 32, kernel = 5, dense = 128;
   int steps = 20, reps = 5, warmup = 5;
   unsigned seed = 1;
+  bool plan = false;  // --plan 1: the compiled step's plan_summary on stderr
 };
 
 CnnConfig parse_cnn(int argc, char** argv) {
@@ -48,9 +49,10 @@ CnnConfig parse_cnn(int argc, char** argv) {
     else if (flag == "--reps") c.reps = std::stoi(v);
     else if (flag == "--warmup") c.warmup = std::stoi(v);
     else if (flag == "--seed") c.seed = unsigned(std::stoul(v));
+    else if (flag == "--plan") c.plan = v != "0";
     else {
       std::cerr << "graphnn-bench --workload cnn: unknown flag " << flag
-                << " (--batch --filters1 --filters2 --kernel --dense --steps --reps --warmup --seed)\n";
+                << " (--batch --filters1 --filters2 --kernel --dense --steps --reps --warmup --seed --plan)\n";
       std::exit(2);
     }
   }
@@ -167,6 +169,12 @@ int cnn_bench_main(int argc, char** argv) {
       s.run_targets(updates, {{x, xs[k]}, {y, ys[k]}});
     };
     for (int k = 0; k < c.warmup; ++k) train();
+    if (c.plan) {
+      const gn::PlanSummary summary = s.plan_summary();
+      std::cerr << summary;
+      for (const gn::PlanNode& n : summary.nodes)
+        if (!n.leaf) std::cerr << "  " << n.name << " " << n.op << " " << n.shape << "\n";
+    }
     CnnGemmLimit limit(c);
     std::vector<double> step_us, gemm_us;
     for (int r = 0; r < c.reps; ++r) {
