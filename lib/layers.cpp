@@ -5,6 +5,7 @@
 
 #include "graphnn/checked_size.hpp"
 #include "graphnn/layer_norm.hpp"
+#include "graphnn/op_names.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -115,6 +116,11 @@ template <class T>
 std::string Linear<T>::describe() const {
   return "Linear(" + std::to_string(in_) + " -> " + std::to_string(out_) + (bias_ ? "" : ", no bias") + ")";
 }
+
+namespace {
+// The names activation_by_name knows that no op file reserves.
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"identity"});
+}  // namespace
 
 template <class T>
 std::function<Node<T>(const Node<T>&)> activation_by_name(const std::string& name) {

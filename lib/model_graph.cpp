@@ -6,6 +6,7 @@
 #include "fit_data.hpp"
 #include "graphnn/distributed.hpp"
 #include "graphnn/gradients.hpp"
+#include "graphnn/op_names.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -43,6 +44,11 @@ void ModelGraph<T>::set_classifier(const ElementwiseFn<T>& fn) {
   classifier = fn;
   classifier_name = fn.name();
 }
+
+namespace {
+// The loss names set_loss knows that no op file reserves.
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"cross_entropy"});
+}  // namespace
 
 template <class T>
 void ModelGraph<T>::set_loss(const std::string& name) {

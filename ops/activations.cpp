@@ -1,4 +1,5 @@
 // Activations: forward function and gradient rule side by side.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -125,5 +126,9 @@ template <class T> Node<T> softplus(const Node<T>& x) { return unary<T, Softplus
   template Node<T> leaky_relu<T>(const Node<T>&, T);  \
   template Node<T> softplus<T>(const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "relu_grad", "tanh_grad", "sigmoid_grad"});
+}  // namespace
 
 }  // namespace graphnn

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "graphnn/allreduce.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -142,5 +143,9 @@ Node<T> allreduce_mean(const Node<T>& x, std::size_t bucket_bytes) {
 
 #define INSTANTIATE(T) template Node<T> allreduce_mean<T>(const Node<T>&, std::size_t);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"allreduce_mean"});
+}  // namespace
 
 }  // namespace graphnn

@@ -1,5 +1,6 @@
 // Binary arithmetic under numpy broadcasting. grad(a, b, y, g) returns the
 // gradients at the output's shape; BinaryOp sums them back to each input.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -116,5 +117,9 @@ template <class T> Node<T> add_n(const Nodes<T>& xs) { return kit::make<AddN<T>>
   template Node<T> maximum<T>(const Node<T>&, const Node<T>&);         \
   template Node<T> greater_equal<T>(const Node<T>&, const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"add", "sub", "mul", "div", "maximum", "greater_equal", "add_n"});
+}  // namespace
 
 }  // namespace graphnn

@@ -1,5 +1,6 @@
 // Variable updates. An assignment writes into the variable's own storage (its
 // output aliases it) and runs after every other node of a Session::run.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -55,5 +56,9 @@ template <class T> Node<T> assign_sub(const Node<T>& v, const Node<T>& x) { retu
   template Node<T> assign_add<T>(const Node<T>&, const Node<T>&);      \
   template Node<T> assign_sub<T>(const Node<T>&, const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"assign", "assign_add", "assign_sub"});
+}  // namespace
 
 }  // namespace graphnn

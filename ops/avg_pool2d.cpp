@@ -3,6 +3,7 @@
 // Both are linear and each other's adjoint, so avg_pool2d_grad's gradient is
 // avg_pool2d again: gradients of any order stay in this file.
 #include "conv_geometry.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -106,5 +107,9 @@ Node<T> avg_pool2d_grad(const Node<T>& grad, const Shape& input, Size2 window, S
   template Node<T> avg_pool2d<T>(const Node<T>&, Size2, Size2, Padding);         \
   template Node<T> avg_pool2d_grad<T>(const Node<T>&, const Shape&, Size2, Size2, Padding);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"avg_pool2d", "avg_pool2d_grad"});
+}  // namespace
 
 }  // namespace graphnn

@@ -6,6 +6,7 @@
 // differentiable; at inference it feeds the running moments. The kernel folds
 // the four vectors into one scale and shift per channel (its workspace), then
 // makes one pass over x.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -72,5 +73,9 @@ Node<T> batch_norm(const Node<T>& x, const Node<T>& mean, const Node<T>& varianc
 #define INSTANTIATE(T) \
   template Node<T> batch_norm<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, T);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"batch_norm"});
+}  // namespace
 
 }  // namespace graphnn

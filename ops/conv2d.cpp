@@ -2,6 +2,7 @@
 // per tile (ops/conv_geometry.hpp says why that layout). Its gradients are the
 // ops conv2d_backprop_input and conv2d_backprop_filter, each differentiable.
 #include "conv_geometry.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -59,5 +60,9 @@ Node<T> conv2d(const Node<T>& x, const Node<T>& w, Size2 stride, Padding padding
 
 #define INSTANTIATE(T) template Node<T> conv2d<T>(const Node<T>&, const Node<T>&, Size2, Padding, Size2);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"conv2d"});
+}  // namespace
 
 }  // namespace graphnn

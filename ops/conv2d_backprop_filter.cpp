@@ -4,6 +4,7 @@
 // Linear in both inputs, so its own gradient is conv2d_backprop_input (for x)
 // and conv2d (for dy): gradients of gradients stay in this family.
 #include "conv_geometry.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -69,5 +70,9 @@ Node<T> conv2d_backprop_filter(const Node<T>& x, const Node<T>& grad, Size2 kern
 #define INSTANTIATE(T) \
   template Node<T> conv2d_backprop_filter<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding, Size2);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"conv2d_backprop_filter"});
+}  // namespace
 
 }  // namespace graphnn

@@ -4,6 +4,7 @@
 // Linear in both inputs, so its own gradient is conv2d (for dy) and
 // conv2d_backprop_filter (for w): gradients of gradients stay in this family.
 #include "conv_geometry.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -79,5 +80,9 @@ Node<T> conv2d_backprop_input(const Node<T>& grad, const Node<T>& w, const Shape
 #define INSTANTIATE(T) \
   template Node<T> conv2d_backprop_input<T>(const Node<T>&, const Node<T>&, const Shape&, Size2, Padding, Size2);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"conv2d_backprop_input"});
+}  // namespace
 
 }  // namespace graphnn

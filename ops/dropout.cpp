@@ -3,6 +3,7 @@
 #include <memory>
 #include <random>
 
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -55,5 +56,9 @@ Node<T> dropout_mask(const Node<T>& like, T rate, unsigned seed) {
 
 #define INSTANTIATE(T) template Node<T> dropout_mask<T>(const Node<T>&, T, unsigned);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"dropout", "dropout_mask"});
+}  // namespace
 
 }  // namespace graphnn

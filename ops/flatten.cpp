@@ -1,6 +1,7 @@
 // flatten: [batch, d1, d2, ...] as [batch, d1 * d2 * ...], the step from
 // convolutional feature maps to dense layers. Row-major storage already is
 // that matrix, so the output aliases its input and the kernel does nothing.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -36,5 +37,9 @@ Node<T> flatten(const Node<T>& x) {
 
 #define INSTANTIATE(T) template Node<T> flatten<T>(const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"flatten"});
+}  // namespace
 
 }  // namespace graphnn

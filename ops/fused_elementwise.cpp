@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "compiler_ops.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -121,5 +122,9 @@ Node<T> fused_elementwise(const Nodes<T>& inputs, std::vector<FusedMember<T>> me
 #define INSTANTIATE(T) \
   template Node<T> fused_elementwise<T>(const Nodes<T>&, std::vector<FusedMember<T>>, const Shape&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"fused"});
+}  // namespace
 
 }  // namespace graphnn

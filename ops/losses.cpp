@@ -1,6 +1,7 @@
 // Losses. Each is one fused, numerically stable kernel whose gradient is
 // written with graph ops; all return a scalar mean.
 #include "graphnn/checked_size.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -254,5 +255,9 @@ template <class T> Node<T> one_hot(const Node<T>& ids, std::int64_t classes) {
   template Node<T> sparse_softmax_cross_entropy<T>(const Node<T>&, const Node<T>&);    \
   template Node<T> one_hot<T>(const Node<T>&, std::int64_t);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"mse", "binary_cross_entropy", "binary_cross_entropy_grad", "sigmoid_cross_entropy", "softmax_cross_entropy", "sparse_softmax_cross_entropy", "one_hot"});
+}  // namespace
 
 }  // namespace graphnn

@@ -7,6 +7,7 @@
 
 #include "compiler_ops.hpp"
 #include "graphnn/runtime_info.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "small_gemm.hpp"
 
@@ -191,5 +192,9 @@ Node<T> matmul(const Node<T>& a, const Node<T>& b, bool transpose_a, bool transp
   template Node<T> scaled_matmul<T>(const Node<T>&, const Node<T>&, MatMulFlags, T); \
   template Node<T> sgd_matmul_update<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, MatMulFlags);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"matmul", "apply_sgd_matmul"});
+}  // namespace
 
 }  // namespace graphnn

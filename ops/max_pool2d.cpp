@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "conv_geometry.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -197,5 +198,9 @@ Node<T> max_pool2d_select(const Node<T>& x, const Node<T>& v, Size2 window, Size
   template Node<T> max_pool2d_grad<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding);               \
   template Node<T> max_pool2d_select<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"max_pool2d", "max_pool2d_grad", "max_pool2d_select"});
+}  // namespace
 
 }  // namespace graphnn

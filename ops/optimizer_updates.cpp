@@ -3,6 +3,7 @@
 // them; a new optimizer is one declaration here and one line in rule_table().
 #include <cmath>
 
+#include "graphnn/op_names.hpp"
 #include "update_rule_kit.hpp"
 
 namespace graphnn {
@@ -107,5 +108,9 @@ const std::vector<rule_kit::RuleEntry>& rule_kit::rule_table() {
   };
   return table;
 }
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"apply_sgd", "apply_adam", "apply_adamw", "apply_rmsprop"});
+}  // namespace
 
 }  // namespace graphnn

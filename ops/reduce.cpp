@@ -3,6 +3,7 @@
 // of any order stay inside this file's ops.
 #include <optional>
 
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -255,5 +256,9 @@ template <class T> Node<T> expand_dims(const Node<T>& x, int axis) { return kit:
   template Node<T> mean_grad<T>(const Node<T>&, const Node<T>&);          \
   template Node<T> expand_dims<T>(const Node<T>&, int);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"reduce_sum", "reduce_mean", "mean_grad", "sum_to", "broadcast_to", "expand_dims"});
+}  // namespace
 
 }  // namespace graphnn

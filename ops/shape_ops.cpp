@@ -1,5 +1,6 @@
 // Ops that move or fill values without arithmetic.
 #include "graphnn/checked_size.hpp"
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
@@ -127,5 +128,9 @@ template <class T> Node<T> ones_like(const Node<T>& x) { return kit::make<FillLi
   template Node<T> zeros_like<T>(const Node<T>&);                 \
   template Node<T> ones_like<T>(const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"reshape", "transpose", "stop_gradient", "zeros_like", "ones_like"});
+}  // namespace
 
 }  // namespace graphnn

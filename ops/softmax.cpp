@@ -2,6 +2,7 @@
 // no exponent overflows (logits of ±1000 give exact 0/1, never NaN), and
 // log_softmax as (x - max) - log(sum): the large logit cancels exactly before
 // any rounding, so float stays within a few ulp at logits of ±1000.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -63,5 +64,9 @@ template <class T> Node<T> log_softmax(const Node<T>& x) { return kit::make<Soft
   template Node<T> softmax<T>(const Node<T>&);      \
   template Node<T> log_softmax<T>(const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"softmax", "log_softmax"});
+}  // namespace
 
 }  // namespace graphnn

@@ -3,6 +3,7 @@
 // NaN propagates as in PyTorch/numpy: a NaN input gives a NaN output (sign and
 // step too, as numpy's sign and heaviside), and no gradient rule turns a NaN
 // dL/dy into a number.
+#include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
 
@@ -127,5 +128,9 @@ template <class T> Node<T> clip(const Node<T>& x, T lo, T hi) {
   template Node<T> step<T>(const Node<T>&);             \
   template Node<T> clip<T>(const Node<T>&, T, T);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
+
+namespace {
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"neg", "exp", "log", "sqrt", "square", "abs", "pow", "sign", "step", "clip"});
+}  // namespace
 
 }  // namespace graphnn

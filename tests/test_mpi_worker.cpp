@@ -16,6 +16,7 @@
 #include <random>
 #include <string>
 
+#define OMPI_SKIP_MPICXX 1  // the C API only: no deprecated C++ bindings (nor their warnings)
 #include <mpi.h>
 #include <mpi-ext.h>
 

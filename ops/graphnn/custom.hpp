@@ -29,6 +29,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xnoalias.hpp>
 
+#include "graphnn/op_names.hpp"
 #include "graphnn/ops.hpp"
 
 namespace graphnn {
@@ -181,10 +182,6 @@ enum class Redefine {
   replace,  // the new definition wins (handles made before keep the op they were made with)
 };
 
-// True for the name of a built-in op or of a built-in activation or loss
-// ("relu", "sigmoid", "matmul", "identity", "cross_entropy", ...): a custom op
-// may not take one, since models, set_classifier and set_loss find ops by name.
-bool is_builtin_op_name(const std::string& name);
 
 namespace custom_detail {
 
