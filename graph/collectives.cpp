@@ -116,7 +116,6 @@ template <class T>
 void Schedule<T>::wait(const Entry& e) const {
   if (!e.in_flight) return;
   e.in_flight = false;
-  --in_flight_;
   e.bucket->wait();
 }
 
@@ -132,9 +131,7 @@ void Schedule<T>::after(std::size_t step) const {
     wait(e);  // a run that stopped early (an error, a single step) left it in flight
     e.bucket->start();
     e.in_flight = true;
-    ++in_flight_;
   }
-  if (in_flight_ == 0) return;
   for (const Entry& e : entries_)
     if (e.in_flight) e.bucket->progress();
 }

@@ -64,7 +64,6 @@ class Schedule {
   };
   void wait(const Entry& e) const;
   std::vector<Entry> entries_;
-  mutable std::size_t in_flight_ = 0;
   std::vector<std::vector<std::size_t>> start_after_, wait_before_;  // per step: entry indices
 };
 

@@ -47,31 +47,48 @@ void write(const std::string& out, gn::Sequential<double>& m, const gn::History&
   f << "\n";
 }
 
+// The raw-graph modes' net: x [batch, 4] -> tanh(x W1) W2 + b2 with `hidden`
+// units, and its mean squared output as the loss.
+struct SmallNet {
+  gn::Node<double> x, loss;
+  gn::Nodes<double> vars;  // W1, W2, b2
+};
+SmallNet small_net(gn::Graph<double>& g, std::size_t hidden) {
+  auto x = g.placeholder("x", {gn::batch, 4});
+  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({std::size_t(4), hidden}) * 0.01));
+  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({hidden, std::size_t(2)}) * 0.02));
+  auto b2 = g.variable("b2", xt::xarray<double>(xt::zeros<double>({2})));
+  auto loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b2));
+  return {x, loss, {W1, W2, b2}};
+}
+
+// Three rows per process: the data of every process, and process r's share.
+xt::xarray<double> every_process_rows() {
+  xt::xarray<double> all, unused;
+  make_data(std::size_t(3 * gn::distributed::size()), all, unused);
+  return all;
+}
+xt::xarray<double> rows_of(const xt::xarray<double>& all, int r) { return xt::view(all, xt::range(3 * r, 3 * r + 3)); }
+
 // Gradients of a small two-layer net, averaged by allreduce_mean: each process
 // feeds its own rows; every process also computes each rank's gradient alone,
 // to write the mean it expects next to the one the job computed.
 void raw(const std::string& out) {
   const int rank = gn::distributed::rank(), size = gn::distributed::size();
   gn::Graph<double> g;
-  auto x = g.placeholder("x", {gn::batch, 4});
-  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 300}) * 0.01));
-  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({300, 2}) * 0.02));
-  auto b2 = g.variable("b2", xt::xarray<double>(xt::zeros<double>({2})));
-  auto loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b2));
-  const gn::Nodes<double> vars{W1, W2, b2};
+  const SmallNet net = small_net(g, 300);
+  const auto& [x, loss, vars] = net;
   gn::Nodes<double> mean;
   for (const auto& grad : gn::gradients(loss, vars)) mean.push_back(gn::allreduce_mean(grad, 4096));  // small buckets
   gn::Session<double> s(g);
-  xt::xarray<double> all, unused;
-  make_data(std::size_t(3 * size), all, unused);
-  auto rows_of = [&](int r) { return xt::xarray<double>(xt::view(all, xt::range(3 * r, 3 * r + 3))); };
-  const xt::xarray<double> mine = rows_of(rank);
+  const xt::xarray<double> all = every_process_rows();
+  const xt::xarray<double> mine = rows_of(all, rank);
   std::vector<xt::xarray<double>> got;
   for (int step = 0; step < 3; ++step) s.run(mean, {{x, mine}}, got);  // the same plan, run again
   std::vector<xt::xarray<double>> expected(vars.size());
   const gn::Nodes<double> local = gn::gradients(loss, vars);
   for (int r = 0; r < size; ++r) {
-    const xt::xarray<double> rows = rows_of(r);
+    const xt::xarray<double> rows = rows_of(all, r);
     const auto one = s.run(local, {{x, rows}});
     for (std::size_t k = 0; k < vars.size(); ++k)
       expected[k] = r == 0 ? one[k] : xt::xarray<double>(expected[k] + one[k]);
@@ -95,18 +112,13 @@ std::size_t fired(const gn::Session<double>& s, const std::string& rule) {
 // product fetched>", then per element "<passes on> <passes off>".
 void scale_rule(const std::string& out) {
   gn::Graph<double> g;
-  auto x = g.placeholder("x", {gn::batch, 4});
-  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 30}) * 0.01));
-  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({30, 2}) * 0.02));
-  auto b2 = g.variable("b2", xt::xarray<double>(xt::zeros<double>({2})));
-  auto loss = gn::reduce_mean(gn::square(gn::matmul(gn::tanh(gn::matmul(x, W1)), W2) + b2));
-  const gn::Nodes<double> grads = gn::gradients(loss, {W1, W2, b2});
+  const SmallNet net = small_net(g, 30);
+  const gn::Node<double>& x = net.x;
+  const gn::Nodes<double> grads = gn::gradients(net.loss, net.vars);
   gn::Nodes<double> mean;
   for (const auto& grad : grads) mean.push_back(gn::allreduce_mean(grad));
-  xt::xarray<double> all, unused;
-  make_data(std::size_t(3 * gn::distributed::size()), all, unused);
   const int r = gn::distributed::rank();
-  const xt::xarray<double> mine = xt::view(all, xt::range(3 * r, 3 * r + 3));
+  const xt::xarray<double> mine = rows_of(every_process_rows(), r);
   gn::SessionOptions off;
   off.passes.enabled = false;
   gn::Session<double> with_passes(g), without(g, off), shared(g);
