@@ -15,7 +15,7 @@ template <class T>
 using Grads = std::pair<Node<T>, Node<T>>;
 
 template <class T>
-struct ReluGrad {  // g where x > 0 or x is NaN (as PyTorch's threshold_backward: 0 where x <= 0)
+struct ReluGrad {  // g where x > 0 or x is NaN (as PyTorch's threshold_backward: 0 where x <= 0); x may be relu's input or output
   static constexpr const char* name = "relu_grad";
   T f(T g, T x) const { return x <= T(0) ? T(0) : g; }
   Grads<T> grad(const Node<T>&, const Node<T>& x, const Node<T>&, const Node<T>& gg) const {
@@ -82,7 +82,11 @@ template <class T>
 struct Relu {
   static constexpr const char* name = "relu";
   T f(T x) const { return x <= T(0) ? T(0) : x; }  // relu(NaN) = NaN, as PyTorch
-  Node<T> grad(const Node<T>& x, const Node<T>&, const Node<T>& g) const { return relu_grad(g, x); }
+  // From the output, as PyTorch's threshold_backward(grad, result, 0): y <= 0
+  // exactly where x <= 0, and y is NaN where x is, so the gradient is the same
+  // bit for bit, and x need not be kept for the backward pass (its producer
+  // can then fuse with this relu).
+  Node<T> grad(const Node<T>&, const Node<T>& y, const Node<T>& g) const { return relu_grad(g, y); }
 };
 
 template <class T>

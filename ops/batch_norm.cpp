@@ -1,11 +1,19 @@
-// batch_norm: y = (x - mean) / sqrt(variance + epsilon) * gamma + beta per
-// channel (the last axis, so NHWC images and [batch, features] rows alike).
-// One op for both modes: in training the BatchNorm layer feeds it the batch's
-// moments, built from graph ops, so the gradient through them (the familiar
-// batch-norm backward) comes from those ops' own rules and stays
-// differentiable; at inference it feeds the running moments. The kernel folds
-// the four vectors into one scale and shift per channel (its workspace), then
-// makes one pass over x.
+// The batch-norm family, per channel (the last axis, so NHWC images and
+// [batch, features] rows alike):
+//  - batch_norm(x, mean, variance, gamma, beta): (x - mean) / sqrt(variance +
+//    epsilon) * gamma + beta with the moments given, the partial derivative
+//    for each of the five inputs (inference, and any user's own moments). The
+//    kernel folds the four vectors into one scale and shift per channel (its
+//    workspace), then makes one pass over x.
+//  - batch_normalize(x): x standardised with its own batch moments, what the
+//    BatchNorm layer trains with. As graph ops (mean, x - mean, square, mean,
+//    normalise) its backward took a dozen passes over x and the gradient, and
+//    was the largest cost of a CNN step after the GEMMs; as one op it is
+//    three passes forward and four backward. Its gradient is the op
+//    batch_normalize_grad, whose own gradient rule is graph ops, so second
+//    derivatives still go through a BatchNorm.
+#include <array>
+
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
@@ -61,6 +69,176 @@ class BatchNorm final : public Op<T> {
   T epsilon_;
 };
 
+// Per-channel sums over the rows of x seen as [rows, c]: add_row(acc, base,
+// k0, n) adds row `base`'s channels k0 .. k0 + n into acc[s][0 .. n], for S
+// sums made in one pass over memory. They accumulate in double (as sum_to
+// does), 128 channels at a time on the stack; each add_row is a plain loop
+// over channels, which the compiler vectorises.
+template <std::size_t S, class T, class AddRow>
+GRAPHNN_KIT_INLINE void sum_per_channel(std::size_t rows, std::size_t c, const std::array<T*, S>& out, AddRow add_row) {
+  constexpr std::size_t block = 128;
+  double acc[S][block];
+  for (std::size_t k0 = 0; k0 < c; k0 += block) {
+    const std::size_t n = std::min(block, c - k0);
+    for (auto& a : acc) std::fill(a, a + n, 0.0);
+    for (std::size_t base = k0; base < rows * c; base += c) add_row(acc, base, n);
+    for (std::size_t s = 0; s < S; ++s)
+      for (std::size_t j = 0; j < n; ++j) out[s][k0 + j] = static_cast<T>(acc[s][j]);
+  }
+}
+
+// The batch's mean and 1 / sqrt(variance + epsilon) per channel, the variance
+// taken about the mean in a second pass (sound where x is far from zero).
+template <class T>
+GRAPHNN_KIT_INLINE void channel_moments(const T* x, std::size_t rows, std::size_t c, T epsilon, T* mean, T* rstd) {
+  sum_per_channel<1>(rows, c, std::array<T*, 1>{mean}, [x](double (*acc)[128], std::size_t base, std::size_t n) {
+    for (std::size_t j = 0; j < n; ++j) acc[0][j] += double(x[base + j]);
+  });
+  for (std::size_t k = 0; k < c; ++k) mean[k] = static_cast<T>(double(mean[k]) / double(rows));
+  sum_per_channel<1>(rows, c, std::array<T*, 1>{rstd}, [x, mean, c](double (*acc)[128], std::size_t base, std::size_t n) {
+    const T* m = mean + base % c;
+    for (std::size_t j = 0; j < n; ++j) {
+      const double d = double(x[base + j]) - double(m[j]);
+      acc[0][j] += d * d;
+    }
+  });
+  for (std::size_t k = 0; k < c; ++k) rstd[k] = static_cast<T>(1.0 / std::sqrt(double(rstd[k]) / double(rows) + double(epsilon)));
+}
+
+// y = (x - mean) * rstd; the workspace holds mean and rstd.
+template <class T>
+GRAPHNN_KIT_INLINE void normalize(const T* x, std::size_t rows, std::size_t c, T epsilon, T* workspace, T* y) {
+  T *mean = workspace, *rstd = workspace + c;
+  channel_moments(x, rows, c, epsilon, mean, rstd);
+  for (std::size_t r = 0; r < rows * c; r += c)
+    for (std::size_t k = 0; k < c; ++k) y[r + k] = (x[r + k] - mean[k]) * rstd[k];
+}
+
+// dx = rstd (g - mean(g)) - (x - mean) rstd^3 mean(g (x - mean)), which is
+// rstd (g - mean(g) - xhat mean(g xhat)); the workspace holds four vectors.
+template <class T>
+GRAPHNN_KIT_INLINE void normalize_grad(const T* x, const T* g, std::size_t rows, std::size_t c, T epsilon, T* workspace,
+                                       T* dx) {
+  T *mean = workspace, *rstd = mean + c, *g_mean = rstd + c, *centred_scale = g_mean + c;
+  channel_moments(x, rows, c, epsilon, mean, rstd);
+  sum_per_channel<2>(rows, c, std::array<T*, 2>{g_mean, centred_scale},
+                     [x, g, mean, c](double (*acc)[128], std::size_t base, std::size_t n) {
+                       const T* m = mean + base % c;
+                       for (std::size_t j = 0; j < n; ++j) {
+                         acc[0][j] += double(g[base + j]);
+                         acc[1][j] += double(g[base + j]) * (double(x[base + j]) - double(m[j]));
+                       }
+                     });
+  for (std::size_t k = 0; k < c; ++k) {
+    const double r = rstd[k];
+    g_mean[k] = static_cast<T>(double(g_mean[k]) / double(rows));
+    centred_scale[k] = static_cast<T>(r * r * r * double(centred_scale[k]) / double(rows));
+  }
+  for (std::size_t r = 0; r < rows * c; r += c)
+    for (std::size_t k = 0; k < c; ++k) dx[r + k] = (g[r + k] - g_mean[k]) * rstd[k] - (x[r + k] - mean[k]) * centred_scale[k];
+}
+
+#if defined(__x86_64__)
+template <class T>
+GRAPHNN_KIT_AVX2 void normalize_avx2(const T* x, std::size_t rows, std::size_t c, T epsilon, T* workspace, T* y) {
+  normalize(x, rows, c, epsilon, workspace, y);
+}
+template <class T>
+GRAPHNN_KIT_AVX2 void normalize_grad_avx2(const T* x, const T* g, std::size_t rows, std::size_t c, T epsilon,
+                                          T* workspace, T* dx) {
+  normalize_grad(x, g, rows, c, epsilon, workspace, dx);
+}
+#endif
+
+Shape expect_channels_last(const Shape& x) {
+  if (x.size() < 2 || x.back() <= 0)
+    throw Error("input " + to_string(x) + " needs a batch axis and a fixed channel count on its last axis");
+  return x;
+}
+
+// The number of rows of x seen as [rows, channels].
+inline std::size_t rows_of(const Dims& x) { return x.empty() || x.back() == 0 ? 0 : num_elements(x) / x.back(); }
+
+template <class T>
+class BatchNormalize final : public Op<T> {
+ public:
+  explicit BatchNormalize(T epsilon) : epsilon_(epsilon) {}
+  std::string type() const override { return "batch_normalize"; }
+  std::string attributes() const override { return "epsilon=" + std::to_string(epsilon_); }
+  bool same_as(const Op<T>& o) const override {
+    const BatchNormalize* b = kit::same_class(*this, o);
+    return b && b->epsilon_ == epsilon_;
+  }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 1);
+    return expect_channels_last(in[0]);
+  }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 2 * in[0].back(); }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t c = out.dims.back(), rows = rows_of(out.dims);
+    if (rows == 0) return;
+#if defined(__x86_64__)
+    if (kit::cpu_has_avx2()) return normalize_avx2(in[0]->data, rows, c, epsilon_, out.workspace, out.data);
+#endif
+    normalize(in[0]->data, rows, c, epsilon_, out.workspace, out.data);
+  }
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    return {batch_normalize_grad(a.inputs[0], a.grad, epsilon_)};
+  }
+
+ private:
+  T epsilon_;
+};
+
+// dL/dx of batch_normalize from x and g = dL/dy, per channel:
+//   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  xhat = (x - mean(x)) * rstd.
+template <class T>
+class BatchNormalizeGrad final : public Op<T> {
+ public:
+  explicit BatchNormalizeGrad(T epsilon) : epsilon_(epsilon) {}
+  std::string type() const override { return "batch_normalize_grad"; }
+  std::string attributes() const override { return "epsilon=" + std::to_string(epsilon_); }
+  bool same_as(const Op<T>& o) const override {
+    const BatchNormalizeGrad* b = kit::same_class(*this, o);
+    return b && b->epsilon_ == epsilon_;
+  }
+  Shape infer(const std::vector<Shape>& in) const override {
+    kit::expect_inputs(in, 2);
+    if (!shapes_unify(in[0], in[1]))
+      throw Error("gradient " + to_string(in[1]) + " is not shaped like the input " + to_string(in[0]));
+    return expect_channels_last(in[0]);
+  }
+  std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return 4 * in[0].back(); }
+  void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
+    const std::size_t c = out.dims.back(), rows = rows_of(out.dims);
+    if (rows == 0) return;
+#if defined(__x86_64__)
+    if (kit::cpu_has_avx2())
+      return normalize_grad_avx2(in[0]->data, in[1]->data, rows, c, epsilon_, out.workspace, out.data);
+#endif
+    normalize_grad(in[0]->data, in[1]->data, rows, c, epsilon_, out.workspace, out.data);
+  }
+  // With G = dL/d(dx): the map g -> dx is rstd (I - 11'/M - xhat xhat'/M) per
+  // channel, symmetric, so the gradient for g is this op applied to G. For x,
+  // differentiating dx (M rows, bars the per-channel means):
+  //   -rstd^2 ((bar(G g) - bar(g) bar(G) - 3 bar(g xhat) bar(G xhat)) xhat
+  //            + bar(G xhat) (g - bar(g)) + bar(g xhat) (G - bar(G))).
+  Nodes<T> backward(const GradArgs<T>& a) const override {
+    const Node<T>&x = a.inputs[0], &g = a.inputs[1], &G = a.grad;
+    const Node<T> xhat = batch_normalize(x, epsilon_);
+    const Node<T> x_mean = mean_over_leading_axes(x);
+    const Node<T> rstd_squared = pow(mean_over_leading_axes(square(x - x_mean)) + epsilon_, T(-1));
+    const Node<T> g_mean = mean_over_leading_axes(g), G_mean = mean_over_leading_axes(G);
+    const Node<T> g_xhat = mean_over_leading_axes(g * xhat), G_xhat = mean_over_leading_axes(G * xhat);
+    const Node<T> xhat_scale = mean_over_leading_axes(G * g) - g_mean * G_mean - T(3) * g_xhat * G_xhat;
+    const Node<T> dx = -(rstd_squared * (xhat * xhat_scale + G_xhat * (g - g_mean) + g_xhat * (G - G_mean)));
+    return {dx, batch_normalize_grad(x, G, epsilon_)};
+  }
+
+ private:
+  T epsilon_;
+};
+
 }  // namespace
 
 template <class T>
@@ -70,12 +248,33 @@ Node<T> batch_norm(const Node<T>& x, const Node<T>& mean, const Node<T>& varianc
   return kit::make<BatchNorm<T>>(Nodes<T>{x, mean, variance, gamma, beta}, epsilon);
 }
 
-#define INSTANTIATE(T) \
-  template Node<T> batch_norm<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, T);
+template <class T>
+Node<T> batch_normalize(const Node<T>& x, T epsilon) {
+  if (!(epsilon >= T(0))) throw Error("op 'batch_normalize': epsilon " + std::to_string(epsilon) + " is negative");
+  return kit::make<BatchNormalize<T>>(Nodes<T>{x}, epsilon);
+}
+
+template <class T>
+Node<T> batch_normalize_grad(const Node<T>& x, const Node<T>& grad, T epsilon) {
+  if (!(epsilon >= T(0))) throw Error("op 'batch_normalize_grad': epsilon " + std::to_string(epsilon) + " is negative");
+  return kit::make<BatchNormalizeGrad<T>>(Nodes<T>{x, grad}, epsilon);
+}
+
+template <class T>
+Node<T> mean_over_leading_axes(Node<T> x) {
+  while (x.shape().size() > 1) x = reduce_mean(x, 0);
+  return x;
+}
+
+#define INSTANTIATE(T)                                                                                                 \
+  template Node<T> batch_norm<T>(const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, const Node<T>&, T); \
+  template Node<T> batch_normalize<T>(const Node<T>&, T);                                                          \
+  template Node<T> batch_normalize_grad<T>(const Node<T>&, const Node<T>&, T);                                     \
+  template Node<T> mean_over_leading_axes<T>(Node<T>);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 namespace {
-[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"batch_norm"});
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"batch_norm", "batch_normalize", "batch_normalize_grad"});
 }  // namespace
 
 }  // namespace graphnn

@@ -1,5 +1,5 @@
-// conv2d: NHWC cross-correlation as im2col tiles times the filter in one GEMM
-// per tile (ops/conv_geometry.hpp says why that layout). Its gradients are the
+// conv2d: NHWC cross-correlation as patch tiles (conv::patches: im2col, or its
+// transpose for one input channel) times the filter in one GEMM per tile (ops/conv_geometry.hpp says why that layout). Its gradients are the
 // ops conv2d_backprop_input and conv2d_backprop_filter, each differentiable.
 #include "conv_geometry.hpp"
 #include "graphnn/op_names.hpp"
@@ -33,8 +33,8 @@ class Conv2D final : public conv::WindowedOp<T> {
     const std::size_t rows = conv::tile_rows(pixels, k);
     for (std::size_t p0 = 0; p0 < pixels; p0 += rows) {
       const std::size_t r = std::min(rows, pixels - p0);
-      conv::im2col(x.data, im, g, p0, r, out.workspace);
-      conv::gemm(false, false, r, f, k, T(1), out.workspace, k, w.data, f, T(0), out.data + p0 * f, f);
+      const conv::PatchTile tile = conv::patches(x.data, im, g, p0, r, out.workspace);
+      conv::gemm(tile.transposed, false, r, f, k, T(1), out.workspace, tile.ld, w.data, f, T(0), out.data + p0 * f, f);
     }
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {

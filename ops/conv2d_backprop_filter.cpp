@@ -1,6 +1,6 @@
 // conv2d_backprop_filter: dL/dw of conv2d from its input and dL/dy, TensorFlow's
-// Conv2DBackpropFilter. Per tile of output pixels, dw += col^T dy (one GEMM,
-// the im2col tile transposed by a BLAS flag, accumulating with beta = 1).
+// Conv2DBackpropFilter. Per tile of output pixels, dw += col^T dy (one GEMM on
+// conv::patches' tile, transposed or not by a BLAS flag, accumulating with beta = 1).
 // Linear in both inputs, so its own gradient is conv2d_backprop_input (for x)
 // and conv2d (for dy): gradients of gradients stay in this family.
 #include "conv_geometry.hpp"
@@ -43,8 +43,9 @@ class Conv2DBackpropFilter final : public conv::WindowedOp<T> {
     const std::size_t rows = conv::tile_rows(pixels, k);
     for (std::size_t p0 = 0; p0 < pixels; p0 += rows) {
       const std::size_t r = std::min(rows, pixels - p0);
-      conv::im2col(x.data, im, g, p0, r, out.workspace);
-      conv::gemm(true, false, k, f, r, T(1), out.workspace, k, dy.data + p0 * f, f, p0 == 0 ? T(0) : T(1), out.data, f);
+      const conv::PatchTile tile = conv::patches(x.data, im, g, p0, r, out.workspace);
+      conv::gemm(!tile.transposed, false, k, f, r, T(1), out.workspace, tile.ld, dy.data + p0 * f, f, p0 == 0 ? T(0) : T(1),
+                 out.data, f);
     }
   }
   // <G, F(x, dy)> = <conv2d(x, G), dy> = <x, conv2d_backprop_input(dy, G)>.

@@ -220,13 +220,28 @@ void for_each_run(const Image& im, const Geometry& g, std::size_t p0, std::size_
 
 }  // namespace
 
-// Copies n values: runs are short (5 values in a first layer), where a call to
-// memcpy would cost more than the copy, so blocks of 8 move as fixed-size
-// copies the compiler inlines.
+// Copies n values. Runs are short (5 values in a first layer), where a call
+// to memcpy, or a loop, costs more than the copy: a run shorter than 8 values
+// is one fixed-size copy the compiler inlines, a longer one moves in blocks
+// of 8.
+template <std::size_t N, class T>
+inline void copy_fixed(const T* src, T* dst) {
+  __builtin_memcpy(dst, src, N * sizeof(T));
+}
 template <class T>
 inline void copy_run(const T* src, std::size_t n, T* dst) {
+  switch (n) {
+    case 1: return copy_fixed<1>(src, dst);
+    case 2: return copy_fixed<2>(src, dst);
+    case 3: return copy_fixed<3>(src, dst);
+    case 4: return copy_fixed<4>(src, dst);
+    case 5: return copy_fixed<5>(src, dst);
+    case 6: return copy_fixed<6>(src, dst);
+    case 7: return copy_fixed<7>(src, dst);
+    default: break;
+  }
   std::size_t k = 0;
-  for (; k + 8 <= n; k += 8) __builtin_memcpy(dst + k, src + k, 8 * sizeof(T));
+  for (; k + 8 <= n; k += 8) copy_fixed<8>(src + k, dst + k);
   for (; k < n; ++k) dst[k] = src[k];
 }
 
@@ -239,6 +254,65 @@ void im2col(const T* x, const Image& im, const Geometry& g, std::size_t p0, std:
     if (at < 0) std::fill(dst, dst + count, T(0));
     else copy_run(x + at, count, dst);
   });
+}
+
+namespace {
+
+// The output pixels [lo, hi) of the row segment [ow, ow + count) whose input
+// column ow * stride + offset lies inside [0, width).
+std::pair<std::size_t, std::size_t> inside_columns(std::size_t ow, std::size_t count, std::size_t stride, long offset,
+                                                   long width) {
+  const long s = long(stride);
+  const long first = offset >= 0 ? 0 : (-offset + s - 1) / s;
+  const long end = width - offset <= 0 ? 0 : (width - offset - 1) / s + 1;
+  const long lo = std::clamp(first, long(ow), long(ow + count)), hi = std::clamp(end, lo, long(ow + count));
+  return {std::size_t(lo), std::size_t(hi)};
+}
+
+// colT[q, r] for an input of one channel: per kernel cell q, the pixels'
+// values under it, a row segment (pixels sharing an output row) at a time.
+template <class T>
+void im2col_transposed(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* col) {
+  const std::size_t per_image = g.pixels_per_image();
+  for (std::size_t i = 0; i < g.h.kernel; ++i)
+    for (std::size_t j = 0; j < g.w.kernel; ++j) {
+      T* dst = col + (i * g.w.kernel + j) * rows;
+      const long offset = long(j * g.w.dilation) - long(g.w.pad_before);
+      std::size_t n = p0 / per_image, oh = (p0 % per_image) / g.w.out, ow = p0 % g.w.out;
+      for (std::size_t r = 0; r < rows;) {
+        const std::size_t count = std::min(rows - r, g.w.out - ow);
+        const long ih = long(oh * g.h.stride) - long(g.h.pad_before) + long(i * g.h.dilation);
+        T* out = dst + r - ow;  // indexed by ow
+        if (ih < 0 || ih >= long(im.h)) {
+          std::fill(out + ow, out + ow + count, T(0));
+        } else {
+          const T* row = x + (n * im.h + std::size_t(ih)) * im.w;
+          const auto [lo, hi] = inside_columns(ow, count, g.w.stride, offset, long(im.w));
+          std::fill(out + ow, out + lo, T(0));
+          if (g.w.stride == 1) std::copy(row + long(lo) + offset, row + long(hi) + offset, out + lo);
+          else
+            for (std::size_t q = lo; q < hi; ++q) out[q] = row[long(q * g.w.stride) + offset];
+          std::fill(out + hi, out + ow + count, T(0));
+        }
+        r += count;
+        if ((ow += count) == g.w.out) {
+          ow = 0;
+          if (++oh == g.h.out) oh = 0, ++n;
+        }
+      }
+    }
+}
+
+}  // namespace
+
+template <class T>
+PatchTile patches(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* tile) {
+  if (im.c == 1) {
+    im2col_transposed(x, im, g, p0, rows, tile);
+    return {true, rows};
+  }
+  im2col(x, im, g, p0, rows, tile);
+  return {false, g.h.kernel * g.w.kernel * im.c};
 }
 
 template <class T>
@@ -268,6 +342,7 @@ void gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, double 
 
 #define INSTANTIATE(T)                                                                                    \
   template void im2col<T>(const T*, const Image&, const Geometry&, std::size_t, std::size_t, T*);       \
+  template PatchTile patches<T>(const T*, const Image&, const Geometry&, std::size_t, std::size_t, T*); \
   template void col2im_add<T>(const T*, const Image&, const Geometry&, std::size_t, std::size_t, T*);
 INSTANTIATE(float)
 INSTANTIATE(double)

@@ -92,6 +92,19 @@ bool is_pointwise(const Geometry& g);
 // col[r, :] = the receptive field of output pixel p0 + r, r < rows (zero where padded).
 template <class T>
 void im2col(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* col);
+// A tile of the receptive fields of pixels p0 .. p0 + rows, as im2col's
+// col[r, k], or, for an input of one channel, as its transpose colT[k, r]: a
+// row of colT is one cell of every window, so along an output row it is a run
+// of neighbouring input values. A first layer (one channel, 5x5 kernel) then
+// copies one run per output row and cell instead of one 5-value run per pixel
+// and kernel row, which made its im2col cost more than its GEMM. `ld` is the
+// leading dimension for gemm: op(A) = col is (transposed, ld) of the tile.
+struct PatchTile {
+  bool transposed = false;
+  std::size_t ld = 0;
+};
+template <class T>
+PatchTile patches(const T* x, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* tile);
 // dx += the receptive-field rows of col scattered back (the adjoint of im2col).
 template <class T>
 void col2im_add(const T* col, const Image& im, const Geometry& g, std::size_t p0, std::size_t rows, T* dx);

@@ -139,6 +139,33 @@ Arr distinct(Rng& rng, const std::vector<std::size_t>& dims) {
   return a;
 }
 
+// The gradient's directional derivative along a random direction, through
+// gradients() twice, against central differences of the gradient.
+void check_hessian_vector_product(Rng& rng, gn::Graph<double>& g, const N& loss, const gn::Nodes<double>& params) {
+  const gn::Nodes<double> grads = gn::gradients(loss, params);
+  std::vector<Arr> directions;
+  N gv;
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    const gn::Shape& shape = params[k].shape();
+    directions.push_back(test::random(rng, std::vector<std::size_t>(shape.begin(), shape.end())));
+    const N term = gn::reduce_sum(grads[k] * g.constant("v" + std::to_string(k), directions[k]));
+    gv = k == 0 ? term : gv + term;
+  }
+  const gn::Nodes<double> hv = gn::gradients(gv, params);
+  gn::Session<double> s(g);
+  const auto exact = s.run(hv);
+  std::vector<Arr> start;
+  for (const N& p : params) start.push_back(s.value(p));
+  const double eps = 1e-5;
+  auto grads_at = [&](double t) {
+    for (std::size_t k = 0; k < params.size(); ++k) s.assign(params[k], Arr(start[k] + t * directions[k]));
+    return s.run(grads);
+  };
+  const auto plus = grads_at(eps), minus = grads_at(-eps);
+  for (std::size_t k = 0; k < params.size(); ++k) CHECK_CLOSE(Arr((plus[k] - minus[k]) / (2 * eps)), exact[k], 1e-7);
+  CHECK(xt::amax(xt::abs(exact[0]))() > 1e-3);  // a product that is not trivially zero
+}
+
 }  // namespace
 
 TEST_CASE("conv2d forward equals the direct loop convolution") {
@@ -162,6 +189,25 @@ TEST_CASE("conv2d in float agrees with double, big enough for several im2col til
                             g.constant("w", xt::xarray<float>(xt::cast<float>(w))), s.stride, s.padding);
   gn::Session<float> session(g);
   CHECK_CLOSE(session.run({y})[0], direct_conv(x, w, s), 1e-4);
+}
+
+TEST_CASE("one input channel: the transposed patch tiles give the definition over several tiles, stride 2 included") {
+  Rng rng(14);
+  for (const gn::Size2 stride : {gn::Size2(1), gn::Size2(2, 1)}) {
+    Setting s{24, 28, 28, 1, 4, 5, 5, stride, gn::Size2(1), gn::Padding("same")};  // 18816 pixels x 25 > one tile
+    INFO(s.text());
+    const Arr x = test::random(rng, {s.n, s.h, s.w, s.c}), w = test::random(rng, {s.kh, s.kw, s.c, s.f});
+    gn::Graph<double> g;
+    const N xs = g.constant("x", x), y = gn::conv2d(xs, g.constant("w", w), s.stride, s.padding);
+    const Arr expected = direct_conv(x, w, s);
+    const Arr dy = test::random(rng, std::vector<std::size_t>(expected.shape().begin(), expected.shape().end()));
+    // The filter gradient against the adjoint identity <conv2d(x, G), dy> = <G, backprop_filter(x, dy)>.
+    const Arr G = test::random(rng, {s.kh, s.kw, s.c, s.f});
+    const N dw = gn::conv2d_backprop_filter(xs, g.constant("dy", dy), gn::Size2(5, 5), s.stride, s.padding);
+    CHECK_CLOSE(run1(g, y), expected, 1e-12);
+    const double lhs = xt::sum(direct_conv(x, G, s) * dy)(), rhs = xt::sum(G * run1(g, dw))();
+    CHECK(std::abs(lhs - rhs) <= 1e-10 * std::abs(lhs));
+  }
 }
 
 TEST_CASE("conv2d with a 1x1 kernel is one product (no im2col) and still the definition") {
@@ -279,6 +325,52 @@ TEST_CASE("batch_norm and flatten pass float64 gradient checks") {
   }
 }
 
+TEST_CASE("batch_normalize and batch_normalize_grad pass float64 gradient checks (the latter's: second derivatives)") {
+  Rng rng(25);
+  for (int trial = 0; trial < 6; ++trial) {
+    const std::size_t c = test::dim(rng, 1, 4);
+    const std::vector<std::size_t> dims = trial % 2 ? std::vector<std::size_t>{5, c} : std::vector<std::size_t>{2, 3, 2, c};
+    const Arr x = test::random(rng, dims), dy = test::random(rng, dims);
+    test::grad_check(rng, {x}, [](const gn::Nodes<double>& v) { return gn::batch_normalize(v[0], 1e-3); });
+    test::grad_check(rng, {x, dy}, [](const gn::Nodes<double>& v) { return gn::batch_normalize_grad(v[0], v[1], 1e-3); });
+  }
+}
+
+TEST_CASE("batch_normalize is batch_norm with the batch's own moments, and its gradient is that graph's") {
+  Rng rng(26);
+  const Arr X = test::random(rng, {3, 4, 2, 3}, -2.0, 5.0), R = test::random(rng, {3, 4, 2, 3});
+  gn::Graph<double> g;
+  const N x = g.variable("x", X), r = g.constant("r", R), ones = g.constant("ones", Arr{1.0, 1.0, 1.0});
+  const N mean = gn::mean_over_leading_axes(x);
+  const N composite = gn::batch_norm(x, mean, gn::mean_over_leading_axes(gn::square(x - mean)), ones, ones * 0.0, 0.01);
+  const N fused = gn::batch_normalize(x, 0.01);
+  const N composite_grad = gn::gradients(gn::reduce_sum(composite * r), {x})[0];
+  gn::Session<double> s(g);
+  const auto out = s.run({fused, composite, gn::batch_normalize_grad(x, r, 0.01), composite_grad});
+  CHECK_CLOSE(out[0], out[1], 1e-14);
+  CHECK_CLOSE(out[2], out[3], 1e-13);
+}
+
+TEST_CASE("batch_normalize's errors name the op, the input and the rule") {
+  gn::Graph<double> g;
+  const N rows = g.placeholder("rows", {gn::batch, 4});
+  CHECK_ERROR(gn::batch_normalize(g.placeholder("flat", {4}), 1e-5), "op 'batch_normalize'", "'flat'",
+              "input [4] needs a batch axis and a fixed channel count on its last axis");
+  CHECK_ERROR(gn::batch_normalize(rows, -1.0), "op 'batch_normalize': epsilon -1");
+  CHECK_ERROR(gn::batch_normalize_grad(rows, g.placeholder("g", {gn::batch, 3}), 1e-5), "op 'batch_normalize_grad'",
+              "gradient [batch, 3] is not shaped like the input [batch, 4]");
+}
+
+TEST_CASE("gradients of gradients through batch_normalize: a Hessian-vector product matches central differences") {
+  Rng rng(32);
+  gn::Graph<double> g;
+  const N x = g.constant("x", test::random(rng, {3, 4, 3, 1}));
+  const N w = g.variable("w", test::random(rng, {2, 2, 1, 2}, -0.5, 0.5));
+  const N h = gn::tanh(gn::batch_normalize(gn::conv2d(x, w, 1, "same"), 1e-3) * 1.5);
+  const N loss = gn::reduce_sum(gn::square(gn::flatten(h)) * g.constant("r", test::random(rng, {3, 24})));
+  check_hessian_vector_product(rng, g, loss, {w});
+}
+
 TEST_CASE("batch_norm normalises each channel: (x - mean) / sqrt(var + eps) * gamma + beta") {
   gn::Graph<double> g;
   const Arr x{{1.0, 10.0}, {3.0, 30.0}};
@@ -298,26 +390,7 @@ TEST_CASE("gradients of gradients through a convolution: a Hessian-vector produc
   const N h2 = gn::avg_pool2d(gn::tanh(gn::conv2d(h1, w2, 1, gn::Padding::explicit_pads(1, 0, 0, 1), gn::Size2(2, 1))),
                               2, 1, "same");
   const N loss = gn::reduce_sum(gn::square(gn::flatten(h2)));
-  const gn::Nodes<double> params{w1, w2};
-  const gn::Nodes<double> grads = gn::gradients(loss, params);
-  const Arr V1 = test::random(rng, {3, 2, 2, 3}), V2 = test::random(rng, {2, 2, 3, 2});
-  const N v1 = g.constant("v1", V1), v2 = g.constant("v2", V2);
-  const N gv = gn::reduce_sum(grads[0] * v1) + gn::reduce_sum(grads[1] * v2);
-  const gn::Nodes<double> hv = gn::gradients(gv, params);
-
-  gn::Session<double> s(g);
-  const auto exact = s.run({hv[0], hv[1]});
-  const Arr W1 = s.value(w1), W2 = s.value(w2);
-  const double eps = 1e-5;
-  auto grads_at = [&](double t) {
-    s.assign(w1, Arr(W1 + t * V1));
-    s.assign(w2, Arr(W2 + t * V2));
-    return s.run({grads[0], grads[1]});
-  };
-  const auto plus = grads_at(eps), minus = grads_at(-eps);
-  CHECK_CLOSE(Arr((plus[0] - minus[0]) / (2 * eps)), exact[0], 1e-7);
-  CHECK_CLOSE(Arr((plus[1] - minus[1]) / (2 * eps)), exact[1], 1e-7);
-  CHECK(xt::amax(xt::abs(exact[0]))() > 1e-3);  // a product that is not trivially zero
+  check_hessian_vector_product(rng, g, loss, {w1, w2});
 }
 
 TEST_CASE("shape errors name the op, the node, the shapes and the arithmetic that failed") {

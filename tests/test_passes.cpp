@@ -245,6 +245,16 @@ TEST_CASE("transposes fold into the product's flags") {
   CHECK(fired(shared, "transpose_of_matmul") == 0);
 }
 
+// True when one fused group has members of both kinds ("(add)", "(tanh)": an op type in parentheses).
+bool fuses_together(const gn::PlanSummary& s, const std::string& a, const std::string& b) {
+  for (const auto& group : s.groups) {
+    std::string all;
+    for (const auto& m : group.members) all += m + ";";
+    if (all.find(a) != std::string::npos && all.find(b) != std::string::npos) return true;
+  }
+  return false;
+}
+
 TEST_CASE("element-wise fusion: a bias add and activation as one pass; fetched values stay whole") {
   gn::Graph<double> g;
   Rng rng(11);
@@ -258,13 +268,7 @@ TEST_CASE("element-wise fusion: a bias add and activation as one pass; fetched v
   const std::vector<gn::Feed<double>> feeds{{x, X}};
   const gn::PlanSummary s = agree(g, {loss, grads[0], grads[1]}, feeds);
   CHECK(fired(s, "elementwise_fusion") >= 2);  // add + tanh forward, the tanh gradient chain backward
-  bool bias_and_tanh = false;
-  for (const auto& group : s.groups) {
-    std::string all;
-    for (const auto& m : group.members) all += m + ";";
-    bias_and_tanh = bias_and_tanh || (all.find("(add)") != std::string::npos && all.find("(tanh)") != std::string::npos);
-  }
-  CHECK(bias_and_tanh);
+  CHECK(fuses_together(s, "(add)", "(tanh)"));
   // fetching the pre-activation makes it a value of its own: no group swallows it
   auto pre = gn::matmul(x, W) + bias;
   auto act = gn::tanh(pre);
@@ -276,6 +280,19 @@ TEST_CASE("element-wise fusion: a bias add and activation as one pass; fetched v
   const std::string dot = gn::to_dot(s);
   CHECK(dot.find("fused") != std::string::npos);
   CHECK(dot.find("(tanh)") != std::string::npos);
+}
+
+TEST_CASE("relu's gradient reads relu's output, so a bias add fuses with the relu it feeds") {
+  gn::Graph<double> g;
+  Rng rng(12);
+  auto x = g.placeholder("x", {gn::batch, 3});
+  auto W = g.variable("W", random(rng, {3, 5}));
+  auto bias = g.variable("b", random(rng, {5}));
+  auto h = gn::relu(gn::matmul(x, W) + bias);
+  auto grads = gn::gradients(gn::reduce_mean(gn::square(h)), {W, bias});
+  const Arr X = random(rng, {40, 3});
+  const gn::PlanSummary s = agree(g, {grads[0], grads[1]}, {{x, X}});
+  CHECK(fuses_together(s, "(add)", "(relu)"));  // the pre-activation had a second reader, relu_grad, before
 }
 
 TEST_CASE("switches: options, rule names, environment, summary") {

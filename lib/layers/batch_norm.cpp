@@ -1,25 +1,15 @@
-// The BatchNorm layer. Training normalises with the batch's moments, built
-// from graph ops (the mean over every axis but the last as a chain of
-// reduce_mean over axis 0), so their gradient comes from those ops' rules and
-// stays differentiable; the running statistics follow by assignments that
-// Sequential runs with each training step (BuildContext::updates). Inference
-// normalises with the running statistics. Both call the one op batch_norm.
+// The BatchNorm layer. Training normalises with the batch's moments through
+// the op batch_normalize (scaled by gamma, shifted by beta), and the running
+// statistics follow by assignments that Sequential runs with each training
+// step (BuildContext::updates), from the moments as graph ops outside the
+// gradient. Inference normalises with the running statistics (the op
+// batch_norm).
 #include <cstdio>
 
 #include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
 
 namespace graphnn {
-namespace {
-
-// The mean over every axis but the last: [batch, h, w, c] -> [c].
-template <class T>
-Node<T> mean_per_channel(Node<T> x) {
-  while (x.shape().size() > 1) x = reduce_mean(x, 0);
-  return x;
-}
-
-}  // namespace
 
 template <class T>
 BatchNorm<T>::BatchNorm(double momentum, double epsilon) : momentum_(momentum), epsilon_(epsilon) {
@@ -40,12 +30,13 @@ Node<T> BatchNorm<T>::build(const Node<T>& x, BuildContext<T>& ctx) {
   const Node<T> running_variance = this->variable(ctx, "running_variance", filled(T(1)), /*trainable=*/false);
   const T eps = static_cast<T>(epsilon_);
   if (!ctx.training) return batch_norm(x, running_mean, running_variance, gamma, beta, eps);
-  const Node<T> mean = mean_per_channel(x);
-  const Node<T> variance = mean_per_channel(square(x - mean));
+  const Node<T> batch = stop_gradient(x);
+  const Node<T> mean = mean_over_leading_axes(batch);
+  const Node<T> variance = mean_over_leading_axes(square(batch - mean));
   const T m = static_cast<T>(momentum_);
-  ctx.updates.push_back(assign(running_mean, running_mean * m + stop_gradient(mean) * (T(1) - m)));
-  ctx.updates.push_back(assign(running_variance, running_variance * m + stop_gradient(variance) * (T(1) - m)));
-  return batch_norm(x, mean, variance, gamma, beta, eps);
+  ctx.updates.push_back(assign(running_mean, running_mean * m + mean * (T(1) - m)));
+  ctx.updates.push_back(assign(running_variance, running_variance * m + variance * (T(1) - m)));
+  return batch_normalize(x, eps) * gamma + beta;
 }
 
 template <class T>

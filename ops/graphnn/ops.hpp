@@ -151,6 +151,13 @@ template <class T> Node<T> avg_pool2d_grad(const Node<T>& grad, const Shape& inp
 // the running ones at inference (ops/batch_norm.cpp).
 template <class T> Node<T> batch_norm(const Node<T>& x, const Node<T>& mean, const Node<T>& variance,
                                       const Node<T>& gamma, const Node<T>& beta, T epsilon);
+// (x - mean(x)) / sqrt(variance(x) + epsilon) per channel, with the batch's own
+// moments (over every axis but the last; the variance divides by their count):
+// what BatchNorm trains with. Its gradient is batch_normalize_grad(x, dL/dy).
+template <class T> Node<T> batch_normalize(const Node<T>& x, T epsilon);
+template <class T> Node<T> batch_normalize_grad(const Node<T>& x, const Node<T>& grad, T epsilon);
+// The mean over every axis but the last, [batch, ..., c] -> [c], as reduce_mean ops.
+template <class T> Node<T> mean_over_leading_axes(Node<T> x);
 // [batch, ...] as [batch, product of the rest], sharing x's storage (ops/flatten.cpp).
 template <class T> Node<T> flatten(const Node<T>& x);
 
