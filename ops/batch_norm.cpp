@@ -8,11 +8,11 @@
 //  - batch_normalize(x): x standardised with its own batch moments, what the
 //    BatchNorm layer trains with. As graph ops (mean, x - mean, square, mean,
 //    normalise) its backward took a dozen passes over x and the gradient, and
-//    was the largest cost of a CNN step after the GEMMs; as one op it is
-//    three passes forward and four backward. Its gradient is the op
+//    was the largest cost of a CNN step after the GEMMs; as one op it is two
+//    passes forward and two backward. Its gradient is the op
 //    batch_normalize_grad, whose own gradient rule is graph ops, so second
 //    derivatives still go through a BatchNorm.
-#include <array>
+#include <utility>
 
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
@@ -69,47 +69,89 @@ class BatchNorm final : public Op<T> {
   T epsilon_;
 };
 
-// Per-channel sums over the rows of x seen as [rows, c]: add_row(acc, base,
-// k0, n) adds row `base`'s channels k0 .. k0 + n into acc[s][0 .. n], for S
-// sums made in one pass over memory. They accumulate in double (as sum_to
-// does), 128 channels at a time on the stack; each add_row is a plain loop
-// over channels, which the compiler vectorises.
-template <std::size_t S, class T, class AddRow>
-GRAPHNN_KIT_INLINE void sum_per_channel(std::size_t rows, std::size_t c, const std::array<T*, S>& out, AddRow add_row) {
+// Per-channel sums over the rows of x seen as [rows, c], in one pass over
+// memory: add_row(acc, base, n) adds row `base`'s channels k0 .. k0 + n into
+// acc[s][0 .. n] for each of the S sums, then finish(acc, k0, n) turns those
+// channels' sums into results. The sums are double (as sum_to's), 128
+// channels at a time on the stack; add_row is a plain loop over channels,
+// which the compiler vectorises.
+template <std::size_t S, class AddRow, class Finish>
+GRAPHNN_KIT_INLINE void sum_per_channel(std::size_t rows, std::size_t c, AddRow add_row, Finish finish) {
   constexpr std::size_t block = 128;
   double acc[S][block];
   for (std::size_t k0 = 0; k0 < c; k0 += block) {
     const std::size_t n = std::min(block, c - k0);
     for (auto& a : acc) std::fill(a, a + n, 0.0);
     for (std::size_t base = k0; base < rows * c; base += c) add_row(acc, base, n);
-    for (std::size_t s = 0; s < S; ++s)
-      for (std::size_t j = 0; j < n; ++j) out[s][k0 + j] = static_cast<T>(acc[s][j]);
+    finish(acc, k0, n);
   }
 }
+using Sums = double (*)[128];
 
-// The batch's mean and 1 / sqrt(variance + epsilon) per channel, the variance
-// taken about the mean in a second pass (sound where x is far from zero).
+// Per channel, with d = x - shift where the shift is the channel's value in
+// the first row: the mean and rstd = 1 / sqrt(variance + epsilon) from the
+// sums of d and d^2 in one pass (the shifted-data algorithm: the shift lies
+// within the data, so E[d^2] - E[d]^2 cancels no worse than a second pass
+// about the mean would round, with sums in double). With `g`, also g_mean =
+// mean(g) and centred_scale = rstd^3 mean(g (x - mean)), from the sums of g
+// and g d in the same pass.
 template <class T>
-GRAPHNN_KIT_INLINE void channel_moments(const T* x, std::size_t rows, std::size_t c, T epsilon, T* mean, T* rstd) {
-  sum_per_channel<1>(rows, c, std::array<T*, 1>{mean}, [x](double (*acc)[128], std::size_t base, std::size_t n) {
-    for (std::size_t j = 0; j < n; ++j) acc[0][j] += double(x[base + j]);
-  });
-  for (std::size_t k = 0; k < c; ++k) mean[k] = static_cast<T>(double(mean[k]) / double(rows));
-  sum_per_channel<1>(rows, c, std::array<T*, 1>{rstd}, [x, mean, c](double (*acc)[128], std::size_t base, std::size_t n) {
-    const T* m = mean + base % c;
-    for (std::size_t j = 0; j < n; ++j) {
-      const double d = double(x[base + j]) - double(m[j]);
-      acc[0][j] += d * d;
-    }
-  });
-  for (std::size_t k = 0; k < c; ++k) rstd[k] = static_cast<T>(1.0 / std::sqrt(double(rstd[k]) / double(rows) + double(epsilon)));
+struct ChannelStats {
+  T *mean, *rstd, *g_mean = nullptr, *centred_scale = nullptr;
+};
+template <class T>
+GRAPHNN_KIT_INLINE void channel_stats(const T* x, const T* g, std::size_t rows, std::size_t c, T epsilon,
+                                      const ChannelStats<T>& out) {
+  const double count = double(rows);
+  auto moments = [&](Sums acc, std::size_t k0, std::size_t j) {
+    const double shifted_mean = acc[0][j] / count, variance = std::max(acc[1][j] / count - shifted_mean * shifted_mean, 0.0);
+    const double rstd = 1.0 / std::sqrt(variance + double(epsilon));
+    out.mean[k0 + j] = static_cast<T>(double(x[k0 + j]) + shifted_mean);
+    out.rstd[k0 + j] = static_cast<T>(rstd);
+    return std::pair<double, double>{shifted_mean, rstd};
+  };
+  if (!g)
+    return sum_per_channel<2>(
+        rows, c,
+        [x, c](Sums acc, std::size_t base, std::size_t n) {
+          const T* shift = x + base % c;
+          for (std::size_t j = 0; j < n; ++j) {
+            const double d = double(x[base + j]) - double(shift[j]);
+            acc[0][j] += d;
+            acc[1][j] += d * d;
+          }
+        },
+        [&](Sums acc, std::size_t k0, std::size_t n) {
+          for (std::size_t j = 0; j < n; ++j) moments(acc, k0, j);
+        });
+  sum_per_channel<4>(
+      rows, c,
+      [x, g, c](Sums acc, std::size_t base, std::size_t n) {
+        const T* shift = x + base % c;
+        for (std::size_t j = 0; j < n; ++j) {
+          const double d = double(x[base + j]) - double(shift[j]), gj = double(g[base + j]);
+          acc[0][j] += d;
+          acc[1][j] += d * d;
+          acc[2][j] += gj;
+          acc[3][j] += gj * d;
+        }
+      },
+      [&](Sums acc, std::size_t k0, std::size_t n) {
+        for (std::size_t j = 0; j < n; ++j) {
+          const auto [shifted_mean, rstd] = moments(acc, k0, j);
+          // sum g (x - mean) = sum g d - (mean - shift) sum g
+          const double g_centred = (acc[3][j] - shifted_mean * acc[2][j]) / count;
+          out.g_mean[k0 + j] = static_cast<T>(acc[2][j] / count);
+          out.centred_scale[k0 + j] = static_cast<T>(rstd * rstd * rstd * g_centred);
+        }
+      });
 }
 
 // y = (x - mean) * rstd; the workspace holds mean and rstd.
 template <class T>
 GRAPHNN_KIT_INLINE void normalize(const T* x, std::size_t rows, std::size_t c, T epsilon, T* workspace, T* y) {
-  T *mean = workspace, *rstd = workspace + c;
-  channel_moments(x, rows, c, epsilon, mean, rstd);
+  const T *mean = workspace, *rstd = workspace + c;
+  channel_stats<T>(x, nullptr, rows, c, epsilon, {workspace, workspace + c});
   for (std::size_t r = 0; r < rows * c; r += c)
     for (std::size_t k = 0; k < c; ++k) y[r + k] = (x[r + k] - mean[k]) * rstd[k];
 }
@@ -120,20 +162,7 @@ template <class T>
 GRAPHNN_KIT_INLINE void normalize_grad(const T* x, const T* g, std::size_t rows, std::size_t c, T epsilon, T* workspace,
                                        T* dx) {
   T *mean = workspace, *rstd = mean + c, *g_mean = rstd + c, *centred_scale = g_mean + c;
-  channel_moments(x, rows, c, epsilon, mean, rstd);
-  sum_per_channel<2>(rows, c, std::array<T*, 2>{g_mean, centred_scale},
-                     [x, g, mean, c](double (*acc)[128], std::size_t base, std::size_t n) {
-                       const T* m = mean + base % c;
-                       for (std::size_t j = 0; j < n; ++j) {
-                         acc[0][j] += double(g[base + j]);
-                         acc[1][j] += double(g[base + j]) * (double(x[base + j]) - double(m[j]));
-                       }
-                     });
-  for (std::size_t k = 0; k < c; ++k) {
-    const double r = rstd[k];
-    g_mean[k] = static_cast<T>(double(g_mean[k]) / double(rows));
-    centred_scale[k] = static_cast<T>(r * r * r * double(centred_scale[k]) / double(rows));
-  }
+  channel_stats<T>(x, g, rows, c, epsilon, {mean, rstd, g_mean, centred_scale});
   for (std::size_t r = 0; r < rows * c; r += c)
     for (std::size_t k = 0; k < c; ++k) dx[r + k] = (g[r + k] - g_mean[k]) * rstd[k] - (x[r + k] - mean[k]) * centred_scale[k];
 }

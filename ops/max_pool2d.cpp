@@ -57,13 +57,14 @@ std::size_t argmax_scratch(std::size_t channels, std::size_t cells) {
   return offset_elements<T>(cells) + 2 * channels;
 }
 
-// Calls f(output index, input index of the arg-max) for every window and
-// channel of x: the first cell holding the window's maximum. One pass over the
-// cells keeps each channel's maximum and its cell number, branch-free, so the
-// channel loop vectorises; the cell's offset is looked up once per channel at
-// the end. `scratch` holds argmax_scratch<T>(C, window cells) elements.
+// Calls f(o, offset, count, which) for every window of x: o is the window's
+// first output index, offset[0, count) the input offsets of its cells in
+// row-major order, and which[c] the cell holding channel c's first maximum.
+// One pass over the cells keeps each channel's maximum and its cell number,
+// branch-free, so the channel loop vectorises. `scratch` holds
+// argmax_scratch<T>(C, window cells) elements.
 template <class T, class F>
-void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
+void for_each_window_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
   std::size_t* offset = reinterpret_cast<std::size_t*>(scratch);  // untyped arena memory
   T* best = scratch + offset_elements<T>(g.h.kernel * g.w.kernel);
   CellNumber<T>* which = reinterpret_cast<CellNumber<T>*>(best + im.c);
@@ -85,8 +86,37 @@ void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g,
             which[c] = later ? CellNumber<T>(k) : which[c];
           }
         }
-        for (std::size_t c = 0; c < im.c; ++c) f(o + c, offset[which[c]] + c);
+        f(o, static_cast<const std::size_t*>(offset), count, static_cast<const CellNumber<T>*>(which));
       }
+}
+
+// Calls f(output index, input index of the arg-max) for every window and
+// channel of x: the first cell holding the window's maximum.
+template <class T, class F>
+void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g, T* scratch, F&& f) {
+  for_each_window_argmax(x, im, g, scratch,
+                         [&](std::size_t o, const std::size_t* offset, std::size_t, const CellNumber<T>* which) {
+                           for (std::size_t c = 0; c < im.c; ++c) f(o + c, offset[which[c]] + c);
+                         });
+}
+
+// One cell k of a window: each channel's gradient where k holds the maximum,
+// else zero; branch-free (a select per lane), so the channel loop vectorises.
+template <class T>
+inline void route_cell(const T* __restrict g, const CellNumber<T>* __restrict which, CellNumber<T> k, std::size_t channels,
+                       T* __restrict dx) {
+  for (std::size_t c = 0; c < channels; ++c) {
+    const T routed = g[c];  // loaded either way: a load under the condition would keep the loop scalar
+    dx[c] = which[c] == k ? routed : T(0);
+  }
+}
+
+// True when every input cell lies in exactly one window (the usual 2x2 pool
+// of stride 2 on an even image): the routed gradient can then be written cell
+// by cell, with no zeroing pass first and no scattered adds.
+bool windows_partition(const conv::Geometry& g) {
+  auto tiles = [](const conv::Extent& e) { return e.stride == e.kernel && e.pad_before == 0 && e.out * e.stride >= e.in; };
+  return tiles(g.h) && tiles(g.w);
 }
 
 // The window settings and the pooled-shape check the three ops share.
@@ -145,9 +175,17 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
     const T* g = in[1]->data;
+    const conv::Image im(in[0]->dims);
+    const conv::Geometry geometry = this->geometry(in[0]->dims);
+    if (windows_partition(geometry))
+      return for_each_window_argmax(in[0]->data, im, geometry, out.workspace,
+                                    [&](std::size_t o, const std::size_t* offset, std::size_t count,
+                                        const CellNumber<T>* which) {
+                                      for (std::size_t k = 0; k < count; ++k)
+                                        route_cell(g + o, which, CellNumber<T>(k), im.c, out.data + offset[k]);
+                                    });
     std::fill(out.data, out.data + out.size, T(0));
-    for_each_argmax(in[0]->data, conv::Image(in[0]->dims), this->geometry(in[0]->dims), out.workspace,
-                    [&](std::size_t o, std::size_t i) { out.data[i] += g[o]; });
+    for_each_argmax(in[0]->data, im, geometry, out.workspace, [&](std::size_t o, std::size_t i) { out.data[i] += g[o]; });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();

@@ -234,6 +234,34 @@ TEST_CASE("max_pool2d and avg_pool2d forward equal the direct loops") {
   }
 }
 
+TEST_CASE("max_pool2d_grad equals the direct routing, with windows that tile the image and windows that do not") {
+  Rng rng(15);
+  for (const std::size_t side : {4, 5}) {  // 2x2 windows of stride 2 cover a 4x4 image; a 5x5 one keeps a border
+    INFO("side " << side);
+    gn::Graph<double> g;
+    const N x = g.placeholder("x", {2, std::int64_t(side), std::int64_t(side), 3});
+    const N dy = g.placeholder("dy", {2, 2, 2, 3});
+    const N dx = gn::max_pool2d_grad(x, dy, 2, 2);
+    gn::Session<double> s(g);
+    for (int run = 0; run < 3; ++run) {  // the planned buffer is reused: nothing may be left from the last run
+      Arr X = test::random(rng, {2, side, side, 3}, 0.0, 3.0), G = test::random(rng, {2, 2, 2, 3});
+      X = xt::floor(X);  // small integers: ties in most windows
+      Arr expected = xt::zeros<double>({std::size_t(2), side, side, std::size_t(3)});
+      for (std::size_t n = 0; n < 2; ++n)
+        for (std::size_t oh = 0; oh < 2; ++oh)
+          for (std::size_t ow = 0; ow < 2; ++ow)
+            for (std::size_t c = 0; c < 3; ++c) {
+              std::size_t bh = 2 * oh, bw = 2 * ow;  // the first maximum in row-major window order
+              for (std::size_t i = 2 * oh; i < 2 * oh + 2; ++i)
+                for (std::size_t j = 2 * ow; j < 2 * ow + 2; ++j)
+                  if (X(n, i, j, c) > X(n, bh, bw, c)) bh = i, bw = j;
+              expected(n, bh, bw, c) += G(n, oh, ow, c);
+            }
+      CHECK_CLOSE(s.run({dx}, {{x, X}, {dy, G}})[0], expected, 0.0);
+    }
+  }
+}
+
 TEST_CASE("max_pool2d's gradient goes to the first maximum of a window at ties") {
   gn::Graph<double> g;
   const N x = g.variable("x", shaped({1.0, 3.0, 3.0, 2.0}, {1, 2, 2, 1}));  // two maxima
