@@ -251,7 +251,9 @@ passes::Program<T> optimise(const Graph<T>& user, const std::vector<NodeId>& fet
   if (!options.enabled) return p;
   p = passes::rewrite(std::move(p), options, report);
   const auto& off = options.disabled;
-  if (std::find(off.begin(), off.end(), "elementwise_fusion") == off.end()) p = passes::fuse_elementwise(std::move(p), report);
+  if (std::find(off.begin(), off.end(), "elementwise_fusion") == off.end())
+    p = passes::fuse_elementwise(std::move(p), report,
+                                 std::find(off.begin(), off.end(), "reduction_fusion") == off.end());
   return p;
 }
 

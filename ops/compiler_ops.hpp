@@ -18,6 +18,12 @@ template <class T> std::optional<MatMulFlags> matmul_flags(const Op<T>& op);
 template <class T>
 Node<T> scaled_matmul(const Node<T>& a, const Node<T>& b, MatMulFlags f, T alpha);
 
+// conv2d(x, w) + bias, bias [F] added to each output channel inside the
+// convolution, tile by tile while its output is in cache (rule
+// bias_into_conv); an empty node when `conv` is not the built-in conv2d.
+template <class T>
+Node<T> conv2d_with_bias(const Op<T>& conv, const Node<T>& x, const Node<T>& w, const Node<T>& bias);
+
 // variable -= lr op(a) op(b) as one accumulating GEMM, run as an assignment.
 // Only valid when neither a nor b shares the variable's storage (rule
 // sgd_matmul_update checks it).
@@ -42,5 +48,24 @@ struct FusedMember {
 };
 template <class T>
 Node<T> fused_elementwise(const Nodes<T>& inputs, std::vector<FusedMember<T>> members, const Shape& shape);
+
+// A reduction over leading rows that a fused group can finish in its own loop
+// instead of writing its output for the reduction to read back
+// (graph/passes/fusion.cpp). The fused kernel repeats the reduction's own
+// arithmetic, so the bits are the same:
+//   sum, mean:  reduce_sum / reduce_mean over axis 0 (accumulated in T, rows
+//               in order; the mean scales once at the end);
+//   column_sum: sum_to(x, like) with like [x's last extent] (a bias or
+//               per-channel gradient: accumulated in double per column, rows
+//               in order).
+enum class RowReduction { none, sum, mean, column_sum };
+template <class T>
+RowReduction row_reduction(const Op<T>& op, const Shape& input, const Shape& output);
+// The group's members as above, their result of shape `shape` (which input
+// `whole_input` has, so the rows are known when the plan runs) reduced by
+// `reduction` to `output`.
+template <class T>
+Node<T> fused_elementwise_reduce(const Nodes<T>& inputs, std::vector<FusedMember<T>> members, const Shape& shape,
+                                 std::size_t whole_input, RowReduction reduction, const Shape& output);
 
 }  // namespace graphnn

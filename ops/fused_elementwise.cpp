@@ -21,13 +21,24 @@ constexpr std::size_t kTileElements = 1024;
 template <class T>
 class FusedElementwise final : public Op<T> {
  public:
-  FusedElementwise(std::vector<FusedMember<T>> members, Shape shape)
-      : members_(std::move(members)), shape_(std::move(shape)), runs_(members_.size()) {
+  // `reduction` (with `output` its shape and `whole_input` an input of the
+  // group's shape): the last member's blocks are reduced instead of written.
+  FusedElementwise(std::vector<FusedMember<T>> members, Shape shape, RowReduction reduction = RowReduction::none,
+                   Shape output = {}, std::size_t whole_input = 0)
+      : members_(std::move(members)),
+        shape_(std::move(shape)),
+        output_(reduction == RowReduction::none ? shape_ : std::move(output)),
+        reduction_(reduction),
+        whole_input_(whole_input),
+        runs_(members_.size()) {
     std::size_t inner = 1;
     for (std::size_t k = 1; k < shape_.size(); ++k) inner *= static_cast<std::size_t>(shape_[k]);
     inner_ = inner;
     rows_per_tile_ = std::max<std::size_t>(1, kTileElements / std::max<std::size_t>(inner, 1));
-    scratch_.resize((members_.size() - 1) * rows_per_tile_ * inner);  // the last member writes the output
+    // One tile per member; without a reduction the last member writes the output.
+    const std::size_t tiles = members_.size() - (reduction_ == RowReduction::none ? 1 : 0);
+    scratch_.resize(tiles * rows_per_tile_ * inner);
+    if (reduction_ == RowReduction::column_sum) column_sums_.resize(static_cast<std::size_t>(output_[0]));
     for (std::size_t j = 0; j < members_.size(); ++j) {
       runs_[j].in.resize(members_[j].inputs.size());
       runs_[j].per_row.resize(members_[j].inputs.size());
@@ -36,15 +47,23 @@ class FusedElementwise final : public Op<T> {
   }
   std::string type() const override { return "fused"; }
   std::string attributes() const override {
+    static const char* reductions[] = {"", "+row_sum", "+row_mean", "+column_sum"};
     std::string s;
     for (const FusedMember<T>& m : members_) s += (s.empty() ? "" : "+") + m.op->type();
-    return s;
+    return s + reductions[static_cast<int>(reduction_)];
   }
-  Shape infer(const std::vector<Shape>&) const override { return shape_; }
+  Shape infer(const std::vector<Shape>&) const override { return output_; }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    if (out.size == 0) return;
-    const std::size_t rows = out.dims.empty() ? 1 : out.dims[0];
-    if (rows != laid_rows_) lay_out(in, out, rows);
+    // The group's result as a whole: the output, or (reducing) the shape of input whole_input_.
+    if (reduction_ != RowReduction::none) {
+      whole_.dims = in[whole_input_]->dims;  // assigned in place: no allocation once the rank is known
+      whole_.size = in[whole_input_]->size;
+    }
+    const Buffer<T>& whole = reduction_ == RowReduction::none ? out : whole_;
+    start_reduction(out);
+    if (whole.size == 0) return finish_reduction(out, 0);
+    const std::size_t rows = whole.dims.empty() ? 1 : whole.dims[0];
+    if (rows != laid_rows_) lay_out(in, whole, rows);
     for (std::size_t r0 = 0; r0 < rows; r0 += rows_per_tile_) {
       const std::size_t n = std::min(rows_per_tile_, rows - r0);
       if (n != block_rows_) resize_blocks(n);
@@ -54,13 +73,42 @@ class FusedElementwise final : public Op<T> {
           const FusedOperand& from = members_[j].inputs[k];
           run.in[k].data = from.member ? tile(from.index) : in[from.index]->data + r0 * run.per_row[k];
         }
-        run.out.data = j + 1 == members_.size() ? out.data + r0 * inner_ : tile(j);
+        const bool writes_output = j + 1 == members_.size() && reduction_ == RowReduction::none;
+        run.out.data = writes_output ? out.data + r0 * inner_ : tile(j);
         members_[j].op->forward(run.ptrs, run.out);
       }
+      if (reduction_ != RowReduction::none) reduce_block(tile(members_.size() - 1), n, out);
     }
+    finish_reduction(out, rows);
   }
 
  private:
+  // The reductions as ops/reduce.cpp computes them (compiler_ops.hpp).
+  void start_reduction(Buffer<T>& out) const {
+    if (reduction_ == RowReduction::sum || reduction_ == RowReduction::mean) std::fill(out.data, out.data + out.size, T(0));
+    if (reduction_ == RowReduction::column_sum) std::fill(column_sums_.begin(), column_sums_.end(), 0.0);
+  }
+  void reduce_block(const T* block, std::size_t rows, Buffer<T>& out) const {
+    if (reduction_ == RowReduction::column_sum) {
+      const std::size_t columns = column_sums_.size();
+      for (std::size_t i = 0; i < rows * inner_; i += columns)
+        for (std::size_t j = 0; j < columns; ++j) column_sums_[j] += block[i + j];
+      return;
+    }
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t i = 0; i < inner_; ++i) out.data[i] += block[r * inner_ + i];
+  }
+  void finish_reduction(Buffer<T>& out, std::size_t rows) const {
+    if (reduction_ == RowReduction::column_sum)
+      for (std::size_t j = 0; j < column_sums_.size(); ++j) out.data[j] = static_cast<T>(column_sums_[j]);
+    if (reduction_ == RowReduction::mean && rows > 0) {
+      const T scale = T(1) / static_cast<T>(rows);
+      for (std::size_t i = 0; i < out.size; ++i) out.data[i] *= scale;
+    }
+    if (reduction_ == RowReduction::mean && rows == 0) std::fill(out.data, out.data + out.size, T(0) / T(0));
+    if (reduction_ == RowReduction::sum && rows == 0) std::fill(out.data, out.data + out.size, T(0));
+  }
+
   // A member's buffers for one block. Their shapes are set when the rows
   // change (once per plan) and the block's rows when they change (the last
   // block); a block only moves the data pointers.
@@ -105,7 +153,11 @@ class FusedElementwise final : public Op<T> {
   }
 
   std::vector<FusedMember<T>> members_;
-  Shape shape_;
+  Shape shape_, output_;
+  RowReduction reduction_;
+  std::size_t whole_input_;
+  mutable std::vector<double> column_sums_;
+  mutable Buffer<T> whole_;  // the group's unreduced shape, for a reduction
   std::size_t inner_ = 1, rows_per_tile_ = 1;
   mutable std::vector<T> scratch_;  // one tile per member but the last; the op belongs to one plan
   mutable std::vector<MemberRun> runs_;
@@ -119,8 +171,16 @@ Node<T> fused_elementwise(const Nodes<T>& inputs, std::vector<FusedMember<T>> me
   return kit::make<FusedElementwise<T>>(inputs, std::move(members), shape);
 }
 
-#define INSTANTIATE(T) \
-  template Node<T> fused_elementwise<T>(const Nodes<T>&, std::vector<FusedMember<T>>, const Shape&);
+template <class T>
+Node<T> fused_elementwise_reduce(const Nodes<T>& inputs, std::vector<FusedMember<T>> members, const Shape& shape,
+                                 std::size_t whole_input, RowReduction reduction, const Shape& output) {
+  return kit::make<FusedElementwise<T>>(inputs, std::move(members), shape, reduction, output, whole_input);
+}
+
+#define INSTANTIATE(T)                                                                               \
+  template Node<T> fused_elementwise<T>(const Nodes<T>&, std::vector<FusedMember<T>>, const Shape&); \
+  template Node<T> fused_elementwise_reduce<T>(const Nodes<T>&, std::vector<FusedMember<T>>, const Shape&, std::size_t, \
+                                               RowReduction, const Shape&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 namespace {

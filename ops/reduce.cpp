@@ -3,6 +3,7 @@
 // of any order stay inside this file's ops.
 #include <optional>
 
+#include "compiler_ops.hpp"
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
@@ -67,6 +68,9 @@ class Reduce final : public Op<T> {
     }
   }
   Nodes<T> backward(const GradArgs<T>& a) const override;
+  // True when it reduces axis 0 of an input of rank `rank` (compiler_ops.hpp: row_reduction).
+  bool over_rows(std::size_t rank) const { return axis_ != kAll && rank > 0 && (*axis_ == 0 || *axis_ == -int(rank)); }
+  bool is_mean() const { return mean_; }
 
  private:
   bool mean_;
@@ -246,6 +250,16 @@ template <class T> Node<T> broadcast_to(const Node<T>& x, const Node<T>& like) {
 template <class T> Node<T> mean_grad(const Node<T>& g, const Node<T>& like) { return kit::make<MeanGrad<T>>(Nodes<T>{g, like}, kAll); }
 template <class T> Node<T> expand_dims(const Node<T>& x, int axis) { return kit::make<ExpandDims<T>>(Nodes<T>{x}, axis); }
 
+template <class T>
+RowReduction row_reduction(const Op<T>& op, const Shape& input, const Shape& output) {
+  if (const auto* r = dynamic_cast<const Reduce<T>*>(&op))
+    return r->over_rows(input.size()) ? (r->is_mean() ? RowReduction::mean : RowReduction::sum) : RowReduction::none;
+  if (dynamic_cast<const SumTo<T>*>(&op) && output.size() == 1 && !input.empty() && output[0] > 0 &&
+      output[0] == input.back())
+    return RowReduction::column_sum;
+  return RowReduction::none;
+}
+
 #define INSTANTIATE(T)                                                    \
   template Node<T> reduce_sum<T>(const Node<T>&);                         \
   template Node<T> reduce_sum<T>(const Node<T>&, int);                    \
@@ -254,7 +268,8 @@ template <class T> Node<T> expand_dims(const Node<T>& x, int axis) { return kit:
   template Node<T> sum_to<T>(const Node<T>&, const Node<T>&);             \
   template Node<T> broadcast_to<T>(const Node<T>&, const Node<T>&);       \
   template Node<T> mean_grad<T>(const Node<T>&, const Node<T>&);          \
-  template Node<T> expand_dims<T>(const Node<T>&, int);
+  template Node<T> expand_dims<T>(const Node<T>&, int);                   \
+  template RowReduction row_reduction<T>(const Op<T>&, const Shape&, const Shape&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 namespace {

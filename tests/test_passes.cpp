@@ -295,6 +295,86 @@ TEST_CASE("relu's gradient reads relu's output, so a bias add fuses with the rel
   CHECK(fuses_together(s, "(add)", "(relu)"));  // the pre-activation had a second reader, relu_grad, before
 }
 
+// Runs the fetches with `on` and with the passes off; every value must be the same bits.
+void same_bits(gn::Graph<double>& g, const gn::Nodes<double>& fetches, const std::vector<gn::Feed<double>>& feeds,
+               gn::Session<double>& on) {
+  gn::Session<double> off(g, passes_off());
+  const auto want = off.run(fetches, feeds), got = on.run(fetches, feeds);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("fetch " << fetches[i].name());
+    CHECK(std::equal(want[i].begin(), want[i].end(), got[i].begin(), got[i].end()));
+  }
+}
+
+TEST_CASE("rule bias_into_conv: a per-channel bias joins its convolution, the same bits; not when the sum is not that") {
+  gn::Graph<double> g;
+  Rng rng(13);
+  auto x = g.placeholder("x", {gn::batch, 6, 5, 2});
+  auto w = g.variable("w", random(rng, {3, 3, 2, 4}));
+  auto b = g.variable("b", random(rng, {4}));
+  auto conv = gn::conv2d(x, w, 1, "same");
+  auto loss = gn::reduce_sum(gn::square(gn::tanh(b + conv)));
+  auto grads = gn::gradients(loss, {w, b});
+  const std::vector<gn::Feed<double>> feeds{{x, random(rng, {3, 6, 5, 2})}};
+  gn::Session<double> on(g, passes_on());
+  same_bits(g, {loss, grads[0], grads[1]}, feeds, on);
+  CHECK(fired(on.plan_summary(), "bias_into_conv") == 1);
+
+  gn::Session<double> fetched(g, passes_on());  // the convolution's own value is fetched: it stays whole
+  same_bits(g, {loss, conv}, feeds, fetched);
+  CHECK(fired(fetched.plan_summary(), "bias_into_conv") == 0);
+  auto full = g.variable("full", random(rng, {6, 5, 4}));  // not one value per channel
+  gn::Session<double> other(g, passes_on());
+  same_bits(g, {gn::reduce_sum(conv + full)}, feeds, other);
+  CHECK(fired(other.plan_summary(), "bias_into_conv") == 0);
+  gn::Session<double> off(g, passes_on({"bias_into_conv"}));
+  same_bits(g, {loss}, feeds, off);
+  CHECK(fired(off.plan_summary(), "bias_into_conv") == 0);
+}
+
+TEST_CASE("reduction fusion: a group finishes the reduction over its rows, the same bits; not when its value is needed") {
+  gn::Graph<double> g;
+  Rng rng(14);
+  auto x = g.placeholder("x", {gn::batch, 3, 4});
+  auto c = g.variable("c", random(rng, {4}));
+  auto centred = gn::square(x - gn::mean_over_leading_axes(x));
+  auto variance = gn::reduce_mean(centred, 0);        // row mean of a two-member group
+  auto column = gn::sum_to(x * c, c);                  // column sum of a one-member group
+  auto by_axis_1 = gn::reduce_sum(gn::exp(x), 1);      // not over the rows
+  const std::vector<gn::Feed<double>> feeds{{x, random(rng, {7, 3, 4})}};
+  gn::Session<double> on(g, passes_on());
+  same_bits(g, {variance, column, by_axis_1}, feeds, on);
+  CHECK(fired(on.plan_summary(), "reduction_fusion") == 2);
+  CHECK(fuses_together(on.plan_summary(), "(square)", "(reduce_mean)"));
+  CHECK(fuses_together(on.plan_summary(), "(mul)", "(sum_to)"));
+
+  gn::Session<double> whole(g, passes_on());  // the squares are fetched as well: they are written whole
+  same_bits(g, {variance, centred}, feeds, whole);
+  CHECK(fired(whole.plan_summary(), "reduction_fusion") == 0);
+  auto rows = g.placeholder("rows", {gn::batch, 1}), cols = g.placeholder("cols", {1, 4});
+  gn::Session<double> no_whole_input(g, passes_on());  // no input has the group's shape: its rows are unknown
+  same_bits(g, {gn::reduce_sum(gn::exp(rows + cols), 0)}, {{rows, random(rng, {5, 1})}, {cols, random(rng, {1, 4})}},
+            no_whole_input);
+  CHECK(fired(no_whole_input.plan_summary(), "reduction_fusion") == 0);
+  gn::Session<double> off(g, passes_on({"reduction_fusion"}));
+  same_bits(g, {variance, column}, feeds, off);
+  CHECK(fired(off.plan_summary(), "reduction_fusion") == 0);
+  CHECK(fired(off.plan_summary(), "elementwise_fusion") == 1);
+}
+
+TEST_CASE("reduction fusion in float32 keeps sum_to's double sums and reduce_mean's float sums, bit for bit") {
+  gn::Graph<float> g;
+  Rng rng(15);
+  auto x = g.placeholder("x", {gn::batch, 300});
+  auto c = g.variable("c", xt::xarray<float>(xt::cast<float>(random(rng, {300}))));
+  const gn::Nodes<float> fetches{gn::sum_to(x * c, c), gn::reduce_mean(gn::square(x - c), 0)};
+  const xt::xarray<float> X = xt::cast<float>(random(rng, {4000, 300}) * 1000.0);
+  gn::Session<float> on(g, passes_on()), off(g, passes_off());
+  const auto got = on.run(fetches, {{x, X}}), want = off.run(fetches, {{x, X}});
+  CHECK(fired(on.plan_summary(), "reduction_fusion") == 2);
+  for (std::size_t i = 0; i < want.size(); ++i) CHECK(std::equal(want[i].begin(), want[i].end(), got[i].begin(), got[i].end()));
+}
+
 TEST_CASE("switches: options, rule names, environment, summary") {
   gn::Graph<double> g;
   auto x = g.variable("x", Arr{1.0, -2.0});

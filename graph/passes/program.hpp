@@ -57,8 +57,9 @@ Program<T> import(const Graph<T>& user, const std::vector<NodeId>& fetches);
 template <class T>
 Program<T> rewrite(Program<T> p, const PassOptions& options, PassReport& report);
 
-// Element-wise fusion (fusion.cpp).
+// Element-wise fusion (fusion.cpp); `reduce`: also reduction fusion, a group
+// finishing the reduction that is its only reader.
 template <class T>
-Program<T> fuse_elementwise(Program<T> p, PassReport& report);
+Program<T> fuse_elementwise(Program<T> p, PassReport& report, bool reduce);
 
 }  // namespace graphnn::passes

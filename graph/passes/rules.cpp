@@ -220,6 +220,24 @@ Node<T> mean_scale_into_product(Round<T>& r, const Match<T>& m) {
   return r.g().add(c->with_scaled_inputs(), {product});
 }
 
+// conv2d(x, w) + b with b one value per output channel: the convolution adds
+// b to each tile of its output while the tile is in cache, instead of a pass
+// of its own over the whole activation. Same sum, same bits (IEEE addition
+// commutes).
+template <class T>
+Node<T> bias_into_conv(Round<T>& r, const Match<T>& m) {
+  if (m.code() != OpCode::add || m.node.shape.empty()) return {};
+  for (std::size_t k = 0; k < 2; ++k) {
+    const Node<T>&conv = m.in[k], &bias = m.in[1 - k];
+    if (r.g().data(conv).inputs.size() != 2 || r.uses_of(conv) != 1 || conv.shape() != m.node.shape ||
+        bias.shape() != Shape{m.node.shape.back()})
+      continue;
+    if (Node<T> with_bias = conv2d_with_bias(r.op(conv), r.input(conv, 0), r.input(conv, 1), bias); with_bias.valid())
+      return with_bias;
+  }
+  return {};
+}
+
 // binary_cross_entropy(sigmoid(z), y) from the logits z: finite and exact
 // where sigmoid saturates. Only the built-in sigmoid; the gradient nodes the
 // user built (for z, or for the sigmoid's output) are not touched.
@@ -279,6 +297,8 @@ const std::vector<Rule<T>>& rules() {
       {"mean_scale_into_product", "allreduce_mean(matmul(a, b))",
        "the product has no other reader; the process count is a power of two above 1 (dividing first is exact)",
        mean_scale_into_product<T>},
+      {"bias_into_conv", "conv2d(x, w) + b, b + conv2d(x, w) with b [output channels]",
+       "the convolution's output has no other reader", bias_into_conv<T>},
       {"bce_of_sigmoid", "binary_cross_entropy(sigmoid(z), y), sigmoid the built-in op", "always",
        bce_of_sigmoid<T>},
       {"bce_of_sigmoid_gradient", "sigmoid_grad(m * binary_cross_entropy_grad(s, y), s), s the built-in sigmoid",
@@ -393,6 +413,7 @@ const std::vector<std::string>& rule_names() {
     std::vector<std::string> v{"dead_node_pruning"};
     for (const passes::Rule<double>& r : passes::rules<double>()) v.push_back(r.name);
     v.push_back("elementwise_fusion");
+    v.push_back("reduction_fusion");
     return v;
   }();
   return names;
