@@ -1,4 +1,5 @@
 // Activations: forward function and gradient rule side by side.
+#include "compiler_ops.hpp"
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 #include "vector_math.hpp"
@@ -8,7 +9,6 @@ namespace {
 
 // Fused gradient kernels (as TensorFlow's ReluGrad, TanhGrad, SigmoidGrad):
 // one pass instead of three, and differentiable again like any op.
-template <class T> Node<T> relu_grad(const Node<T>& g, const Node<T>& x);
 template <class T> Node<T> tanh_grad(const Node<T>& g, const Node<T>& y);
 template <class T> Node<T> sigmoid_grad(const Node<T>& g, const Node<T>& y);
 template <class T>
@@ -17,6 +17,7 @@ using Grads = std::pair<Node<T>, Node<T>>;
 template <class T>
 struct ReluGrad {  // g where x > 0 or x is NaN (as PyTorch's threshold_backward: 0 where x <= 0); x may be relu's input or output
   static constexpr const char* name = "relu_grad";
+  static constexpr OpCode code = OpCode::relu_grad;
   T f(T g, T x) const { return x <= T(0) ? T(0) : g; }
   Grads<T> grad(const Node<T>&, const Node<T>& x, const Node<T>&, const Node<T>& gg) const {
     return {relu_grad(gg, x), no_gradient<T>()};
@@ -42,7 +43,6 @@ struct SigmoidGrad {  // g y (1 - y)
   }
 };
 
-template <class T> Node<T> relu_grad(const Node<T>& g, const Node<T>& x) { return kit::binary<T, ReluGrad>(g, x); }
 template <class T> Node<T> tanh_grad(const Node<T>& g, const Node<T>& y) { return kit::binary<T, TanhGrad>(g, y); }
 template <class T> Node<T> sigmoid_grad(const Node<T>& g, const Node<T>& y) { return kit::binary<T, SigmoidGrad>(g, y); }
 
@@ -123,7 +123,10 @@ template <class T> Node<T> leaky_relu(const Node<T>& x, T alpha) {
 }
 template <class T> Node<T> softplus(const Node<T>& x) { return unary<T, Softplus>(x); }
 
+template <class T> Node<T> relu_grad(const Node<T>& g, const Node<T>& x) { return kit::binary<T, ReluGrad>(g, x); }
+
 #define INSTANTIATE(T)                                \
+  template Node<T> relu_grad<T>(const Node<T>&, const Node<T>&); \
   template Node<T> sigmoid<T>(const Node<T>&);        \
   template Node<T> tanh<T>(const Node<T>&);           \
   template Node<T> relu<T>(const Node<T>&);           \

@@ -24,6 +24,16 @@ Node<T> scaled_matmul(const Node<T>& a, const Node<T>& b, MatMulFlags f, T alpha
 template <class T>
 Node<T> conv2d_with_bias(const Op<T>& conv, const Node<T>& x, const Node<T>& w, const Node<T>& bias);
 
+// g where x > 0 or x is NaN, else 0: the built-in relu's gradient op (ops/activations.cpp).
+template <class T>
+Node<T> relu_grad(const Node<T>& g, const Node<T>& x);
+
+// relu_grad(max_pool2d_grad(x, grad), x) as one op: the routing writes 0
+// where the cell's x <= 0 (rule relu_grad_into_max_pool2d_grad); an empty
+// node when `pool_grad` is not the built-in max_pool2d_grad.
+template <class T>
+Node<T> max_pool2d_grad_relu(const Op<T>& pool_grad, const Node<T>& x, const Node<T>& grad);
+
 // variable -= lr op(a) op(b) as one accumulating GEMM, run as an assignment.
 // Only valid when neither a nor b shares the variable's storage (rule
 // sgd_matmul_update checks it).

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "compiler_ops.hpp"
 #include "conv_geometry.hpp"
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
@@ -110,6 +111,16 @@ inline void route_cell(const T* __restrict g, const CellNumber<T>* __restrict wh
     dx[c] = which[c] == k ? routed : T(0);
   }
 }
+// The same, then relu_grad's mask: zero where the cell's x <= 0 (NaN passes, as relu_grad).
+template <class T>
+inline void route_cell_relu(const T* __restrict g, const CellNumber<T>* __restrict which, CellNumber<T> k,
+                            std::size_t channels, const T* __restrict x, T* __restrict dx) {
+  for (std::size_t c = 0; c < channels; ++c) {
+    const T routed = g[c], value = x[c];
+    const bool keep = (which[c] == k) & !(value <= T(0));  // & not &&: both loads either way, the loop vectorises
+    dx[c] = keep ? routed : T(0);
+  }
+}
 
 // True when every input cell lies in exactly one window (the usual 2x2 pool
 // of stride 2 on an even image): the routed gradient can then be written cell
@@ -165,8 +176,14 @@ class MaxPool2D final : public MaxPoolBase<T> {
 template <class T>
 class MaxPool2DGrad final : public MaxPoolBase<T> {
  public:
-  using MaxPoolBase<T>::MaxPoolBase;
-  std::string type() const override { return "max_pool2d_grad"; }
+  // `relu_mask`: relu_grad(this, x) in one pass, for rule relu_grad_into_max_pool2d_grad only.
+  explicit MaxPool2DGrad(conv::Window window, bool relu_mask = false)
+      : MaxPoolBase<T>(std::move(window)), relu_mask_(relu_mask) {}
+  std::string type() const override { return relu_mask_ ? "max_pool2d_grad_relu" : "max_pool2d_grad"; }
+  bool same_as(const Op<T>& o) const override {
+    return MaxPoolBase<T>::same_as(o) && static_cast<const MaxPool2DGrad&>(o).relu_mask_ == relu_mask_;
+  }
+  bool relu_mask() const { return relu_mask_; }
   std::size_t workspace_size(const std::vector<Dims>& in, const Dims&) const override { return this->argmax_workspace(in[0]); }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
@@ -174,23 +191,33 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
     return in[0];
   }
   void forward(const std::vector<const Buffer<T>*>& in, Buffer<T>& out) const override {
-    const T* g = in[1]->data;
+    const T *x = in[0]->data, *g = in[1]->data;
     const conv::Image im(in[0]->dims);
     const conv::Geometry geometry = this->geometry(in[0]->dims);
     if (windows_partition(geometry))
-      return for_each_window_argmax(in[0]->data, im, geometry, out.workspace,
+      return for_each_window_argmax(x, im, geometry, out.workspace,
                                     [&](std::size_t o, const std::size_t* offset, std::size_t count,
                                         const CellNumber<T>* which) {
-                                      for (std::size_t k = 0; k < count; ++k)
-                                        route_cell(g + o, which, CellNumber<T>(k), im.c, out.data + offset[k]);
+                                      for (std::size_t k = 0; k < count; ++k) {
+                                        if (relu_mask_)
+                                          route_cell_relu(g + o, which, CellNumber<T>(k), im.c, x + offset[k], out.data + offset[k]);
+                                        else route_cell(g + o, which, CellNumber<T>(k), im.c, out.data + offset[k]);
+                                      }
                                     });
     std::fill(out.data, out.data + out.size, T(0));
-    for_each_argmax(in[0]->data, im, geometry, out.workspace, [&](std::size_t o, std::size_t i) { out.data[i] += g[o]; });
+    for_each_argmax(x, im, geometry, out.workspace, [&](std::size_t o, std::size_t i) {
+      if (!relu_mask_ || !(x[i] <= T(0))) out.data[i] += g[o];
+    });
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const conv::Window& w = this->window();
-    return {no_gradient<T>(), max_pool2d_select(a.inputs[0], a.grad, w.kernel, w.stride, w.padding)};
+    const Node<T>& x = a.inputs[0];
+    const Node<T> routed = relu_mask_ ? relu_grad(a.grad, x) : a.grad;
+    return {no_gradient<T>(), max_pool2d_select(x, routed, w.kernel, w.stride, w.padding)};
   }
+
+ private:
+  bool relu_mask_;
 };
 
 // Per window and channel, v at the arg-max of x (the adjoint of the routing).
@@ -231,14 +258,22 @@ Node<T> max_pool2d_select(const Node<T>& x, const Node<T>& v, Size2 window, Size
   return kit::make<MaxPool2DSelect<T>>(Nodes<T>{x, v}, conv::pool_window(window, stride, padding));
 }
 
+template <class T>
+Node<T> max_pool2d_grad_relu(const Op<T>& pool_grad, const Node<T>& x, const Node<T>& grad) {
+  const auto* plain = dynamic_cast<const MaxPool2DGrad<T>*>(&pool_grad);
+  if (!plain || plain->relu_mask()) return {};
+  return kit::make<MaxPool2DGrad<T>>(Nodes<T>{x, grad}, plain->window(), true);
+}
+
 #define INSTANTIATE(T)                                                                                      \
   template Node<T> max_pool2d<T>(const Node<T>&, Size2, Size2, Padding);                                    \
   template Node<T> max_pool2d_grad<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding);               \
-  template Node<T> max_pool2d_select<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding);
+  template Node<T> max_pool2d_select<T>(const Node<T>&, const Node<T>&, Size2, Size2, Padding);              \
+  template Node<T> max_pool2d_grad_relu<T>(const Op<T>&, const Node<T>&, const Node<T>&);
 GRAPHNN_FOR_EACH_TYPE(INSTANTIATE)
 
 namespace {
-[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"max_pool2d", "max_pool2d_grad", "max_pool2d_select"});
+[[maybe_unused]] const bool reserved = reserve_builtin_op_names({"max_pool2d", "max_pool2d_grad", "max_pool2d_select", "max_pool2d_grad_relu"});
 }  // namespace
 
 }  // namespace graphnn

@@ -6,6 +6,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "test_util.hpp"
 
+#include <cstring>
+
 using namespace test;
 
 namespace {
@@ -302,7 +304,8 @@ void same_bits(gn::Graph<double>& g, const gn::Nodes<double>& fetches, const std
   const auto want = off.run(fetches, feeds), got = on.run(fetches, feeds);
   for (std::size_t i = 0; i < want.size(); ++i) {
     INFO("fetch " << fetches[i].name());
-    CHECK(std::equal(want[i].begin(), want[i].end(), got[i].begin(), got[i].end()));
+    REQUIRE(want[i].shape() == got[i].shape());
+    CHECK(std::memcmp(want[i].data(), got[i].data(), want[i].size() * sizeof(double)) == 0);  // NaN included
   }
 }
 
@@ -330,6 +333,30 @@ TEST_CASE("rule bias_into_conv: a per-channel bias joins its convolution, the sa
   gn::Session<double> off(g, passes_on({"bias_into_conv"}));
   same_bits(g, {loss}, feeds, off);
   CHECK(fired(off.plan_summary(), "bias_into_conv") == 0);
+}
+
+TEST_CASE("rule relu_grad_into_max_pool2d_grad: the pool's routing applies relu's mask, the same bits; not for another mask") {
+  gn::Graph<double> g;
+  Rng rng(16);
+  auto x = g.placeholder("x", {gn::batch, 4, 6, 3});
+  auto w = g.variable("w", random(rng, {2, 2, 3, 3}));
+  auto y = gn::relu(gn::conv2d(x, w, 1, "same"));
+  auto loss = gn::reduce_sum(gn::square(gn::max_pool2d(y, 2, 2)));
+  auto shifted = gn::reduce_sum(gn::square(gn::max_pool2d(y + 0.25, 2, 2)));  // relu's mask is not the pool's input
+  Arr X = random(rng, {3, 4, 6, 3});
+  X(0, 0, 0, 0) = std::numeric_limits<double>::quiet_NaN();  // relu_grad passes NaN through: so must the mask
+  const std::vector<gn::Feed<double>> feeds{{x, X}};
+  gn::Session<double> on(g, passes_on());
+  same_bits(g, {gn::gradients(loss, {w})[0]}, feeds, on);
+  CHECK(fired(on.plan_summary(), "relu_grad_into_max_pool2d_grad") == 1);
+  gn::Session<double> other(g, passes_on());
+  same_bits(g, {gn::gradients(shifted, {w})[0]}, feeds, other);
+  CHECK(fired(other.plan_summary(), "relu_grad_into_max_pool2d_grad") == 0);
+  auto x2 = g.placeholder("x2", {gn::batch, 5, 5, 3});
+  auto routed = gn::gradients(gn::reduce_sum(gn::square(gn::max_pool2d(gn::relu(x2), 2, 2))), {x2})[0];
+  gn::Session<double> border(g, passes_on());
+  same_bits(g, {routed}, {{x2, random(rng, {2, 5, 5, 3}, -1.0, 1.0)}}, border);
+  CHECK(fired(border.plan_summary(), "relu_grad_into_max_pool2d_grad") == 1);  // the pool's general path
 }
 
 TEST_CASE("reduction fusion: a group finishes the reduction over its rows, the same bits; not when its value is needed") {

@@ -50,7 +50,7 @@ enum class OpKind { compute, placeholder, variable, constant, assign };
 // looks inside.
 enum class OpCode {
   opaque, add, sub, mul, neg, add_n, transpose, matmul, ones_like, zeros_like,
-  sigmoid, sigmoid_grad, binary_cross_entropy, binary_cross_entropy_grad, plain_sgd_update,
+  sigmoid, sigmoid_grad, binary_cross_entropy, binary_cross_entropy_grad, plain_sgd_update, relu_grad,
 };
 
 // What the compiler may assume of an op beyond its kernel.

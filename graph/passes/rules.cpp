@@ -238,6 +238,18 @@ Node<T> bias_into_conv(Round<T>& r, const Match<T>& m) {
   return {};
 }
 
+// relu_grad(max_pool2d_grad(x, dy), x), the backward of max_pool2d(relu(..)):
+// the routing zeroes the cells where x <= 0 as it writes them, which saves a
+// pass over the whole activation. The same bits: a cell either keeps what
+// was routed to it or becomes +0, as relu_grad makes it.
+template <class T>
+Node<T> relu_grad_into_max_pool2d_grad(Round<T>& r, const Match<T>& m) {
+  if (m.code() != OpCode::relu_grad) return {};
+  const Node<T>&routed = m.in[0], &x = m.in[1];
+  if (r.g().data(routed).inputs.size() != 2 || r.input(routed, 0) != x || r.uses_of(routed) != 1) return {};
+  return max_pool2d_grad_relu(r.op(routed), x, r.input(routed, 1));
+}
+
 // binary_cross_entropy(sigmoid(z), y) from the logits z: finite and exact
 // where sigmoid saturates. Only the built-in sigmoid; the gradient nodes the
 // user built (for z, or for the sigmoid's output) are not touched.
@@ -299,6 +311,8 @@ const std::vector<Rule<T>>& rules() {
        mean_scale_into_product<T>},
       {"bias_into_conv", "conv2d(x, w) + b, b + conv2d(x, w) with b [output channels]",
        "the convolution's output has no other reader", bias_into_conv<T>},
+      {"relu_grad_into_max_pool2d_grad", "relu_grad(max_pool2d_grad(x, dy), x)",
+       "the pool's gradient has no other reader, and the mask is the pool's own input", relu_grad_into_max_pool2d_grad<T>},
       {"bce_of_sigmoid", "binary_cross_entropy(sigmoid(z), y), sigmoid the built-in op", "always",
        bce_of_sigmoid<T>},
       {"bce_of_sigmoid_gradient", "sigmoid_grad(m * binary_cross_entropy_grad(s, y), s), s the built-in sigmoid",
