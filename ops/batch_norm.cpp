@@ -12,6 +12,7 @@
 //    passes forward and two backward. Its gradient is the op
 //    batch_normalize_grad, whose own gradient rule is graph ops, so second
 //    derivatives still go through a BatchNorm.
+#include <typeinfo>
 #include <utility>
 
 #include "graphnn/op_names.hpp"
@@ -20,16 +21,26 @@
 namespace graphnn {
 namespace {
 
+// What the three ops share: their epsilon, shown in to_dot and messages, and
+// equality for CSE (the same class with the same epsilon).
 template <class T>
-class BatchNorm final : public Op<T> {
+class EpsilonOp : public Op<T> {
  public:
-  explicit BatchNorm(T epsilon) : epsilon_(epsilon) {}
-  std::string type() const override { return "batch_norm"; }
+  explicit EpsilonOp(T epsilon) : epsilon_(epsilon) {}
   std::string attributes() const override { return "epsilon=" + std::to_string(epsilon_); }
   bool same_as(const Op<T>& o) const override {
-    const BatchNorm* b = kit::same_class(*this, o);
-    return b && b->epsilon_ == epsilon_;
+    return typeid(*this) == typeid(o) && static_cast<const EpsilonOp&>(o).epsilon_ == epsilon_;
   }
+
+ protected:
+  T epsilon_;
+};
+
+template <class T>
+class BatchNorm final : public EpsilonOp<T> {
+ public:
+  using EpsilonOp<T>::EpsilonOp;
+  std::string type() const override { return "batch_norm"; }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 5);
     const Shape& x = in[0];
@@ -48,7 +59,7 @@ class BatchNorm final : public Op<T> {
     const T *mean = in[1]->data, *var = in[2]->data, *gamma = in[3]->data, *beta = in[4]->data;
     T *scale = out.workspace, *shift = out.workspace + c;
     for (std::size_t k = 0; k < c; ++k) {
-      scale[k] = gamma[k] / std::sqrt(var[k] + epsilon_);
+      scale[k] = gamma[k] / std::sqrt(var[k] + this->epsilon_);
       shift[k] = beta[k] - mean[k] * scale[k];
     }
     const T* x = in[0]->data;
@@ -58,15 +69,12 @@ class BatchNorm final : public Op<T> {
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const Node<T>&x = a.inputs[0], &mean = a.inputs[1], &var = a.inputs[2], &gamma = a.inputs[3], &beta = a.inputs[4];
     const Node<T>& g = a.grad;
-    const Node<T> rstd = pow(var + epsilon_, T(-0.5));
+    const Node<T> rstd = pow(var + this->epsilon_, T(-0.5));
     const Node<T> dx = g * (gamma * rstd);
     const Node<T> g_centred = sum_to(g * (x - mean), gamma);  // sum of g (x - mean) per channel
-    return {dx, -sum_to(dx, mean), g_centred * gamma * (T(-0.5) * pow(var + epsilon_, T(-1.5))), g_centred * rstd,
+    return {dx, -sum_to(dx, mean), g_centred * gamma * (T(-0.5) * pow(var + this->epsilon_, T(-1.5))), g_centred * rstd,
             sum_to(g, beta)};
   }
-
- private:
-  T epsilon_;
 };
 
 // Per-channel sums over the rows of x seen as [rows, c], in one pass over
@@ -75,9 +83,11 @@ class BatchNorm final : public Op<T> {
 // channels' sums into results. The sums are double (as sum_to's), 128
 // channels at a time on the stack; add_row is a plain loop over channels,
 // which the compiler vectorises.
+constexpr std::size_t kChannelBlock = 128;
+using Sums = double (*)[kChannelBlock];
 template <std::size_t S, class AddRow, class Finish>
 GRAPHNN_KIT_INLINE void sum_per_channel(std::size_t rows, std::size_t c, AddRow add_row, Finish finish) {
-  constexpr std::size_t block = 128;
+  constexpr std::size_t block = kChannelBlock;
   double acc[S][block];
   for (std::size_t k0 = 0; k0 < c; k0 += block) {
     const std::size_t n = std::min(block, c - k0);
@@ -86,7 +96,6 @@ GRAPHNN_KIT_INLINE void sum_per_channel(std::size_t rows, std::size_t c, AddRow 
     finish(acc, k0, n);
   }
 }
-using Sums = double (*)[128];
 
 // Per channel, with d = x - shift where the shift is the channel's value in
 // the first row: the mean and rstd = 1 / sqrt(variance + epsilon) from the
@@ -189,15 +198,10 @@ Shape expect_channels_last(const Shape& x) {
 inline std::size_t rows_of(const Dims& x) { return x.empty() || x.back() == 0 ? 0 : num_elements(x) / x.back(); }
 
 template <class T>
-class BatchNormalize final : public Op<T> {
+class BatchNormalize final : public EpsilonOp<T> {
  public:
-  explicit BatchNormalize(T epsilon) : epsilon_(epsilon) {}
+  using EpsilonOp<T>::EpsilonOp;
   std::string type() const override { return "batch_normalize"; }
-  std::string attributes() const override { return "epsilon=" + std::to_string(epsilon_); }
-  bool same_as(const Op<T>& o) const override {
-    const BatchNormalize* b = kit::same_class(*this, o);
-    return b && b->epsilon_ == epsilon_;
-  }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 1);
     return expect_channels_last(in[0]);
@@ -207,30 +211,22 @@ class BatchNormalize final : public Op<T> {
     const std::size_t c = out.dims.back(), rows = rows_of(out.dims);
     if (rows == 0) return;
 #if defined(__x86_64__)
-    if (kit::cpu_has_avx2()) return normalize_avx2(in[0]->data, rows, c, epsilon_, out.workspace, out.data);
+    if (kit::cpu_has_avx2()) return normalize_avx2(in[0]->data, rows, c, this->epsilon_, out.workspace, out.data);
 #endif
-    normalize(in[0]->data, rows, c, epsilon_, out.workspace, out.data);
+    normalize(in[0]->data, rows, c, this->epsilon_, out.workspace, out.data);
   }
   Nodes<T> backward(const GradArgs<T>& a) const override {
-    return {batch_normalize_grad(a.inputs[0], a.grad, epsilon_)};
+    return {batch_normalize_grad(a.inputs[0], a.grad, this->epsilon_)};
   }
-
- private:
-  T epsilon_;
 };
 
 // dL/dx of batch_normalize from x and g = dL/dy, per channel:
 //   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  xhat = (x - mean(x)) * rstd.
 template <class T>
-class BatchNormalizeGrad final : public Op<T> {
+class BatchNormalizeGrad final : public EpsilonOp<T> {
  public:
-  explicit BatchNormalizeGrad(T epsilon) : epsilon_(epsilon) {}
+  using EpsilonOp<T>::EpsilonOp;
   std::string type() const override { return "batch_normalize_grad"; }
-  std::string attributes() const override { return "epsilon=" + std::to_string(epsilon_); }
-  bool same_as(const Op<T>& o) const override {
-    const BatchNormalizeGrad* b = kit::same_class(*this, o);
-    return b && b->epsilon_ == epsilon_;
-  }
   Shape infer(const std::vector<Shape>& in) const override {
     kit::expect_inputs(in, 2);
     if (!shapes_unify(in[0], in[1]))
@@ -243,9 +239,9 @@ class BatchNormalizeGrad final : public Op<T> {
     if (rows == 0) return;
 #if defined(__x86_64__)
     if (kit::cpu_has_avx2())
-      return normalize_grad_avx2(in[0]->data, in[1]->data, rows, c, epsilon_, out.workspace, out.data);
+      return normalize_grad_avx2(in[0]->data, in[1]->data, rows, c, this->epsilon_, out.workspace, out.data);
 #endif
-    normalize_grad(in[0]->data, in[1]->data, rows, c, epsilon_, out.workspace, out.data);
+    normalize_grad(in[0]->data, in[1]->data, rows, c, this->epsilon_, out.workspace, out.data);
   }
   // With G = dL/d(dx): the map g -> dx is rstd (I - 11'/M - xhat xhat'/M) per
   // channel, symmetric, so the gradient for g is this op applied to G. For x,
@@ -254,38 +250,41 @@ class BatchNormalizeGrad final : public Op<T> {
   //            + bar(G xhat) (g - bar(g)) + bar(g xhat) (G - bar(G))).
   Nodes<T> backward(const GradArgs<T>& a) const override {
     const Node<T>&x = a.inputs[0], &g = a.inputs[1], &G = a.grad;
-    const Node<T> xhat = batch_normalize(x, epsilon_);
+    const Node<T> xhat = batch_normalize(x, this->epsilon_);
     const Node<T> x_mean = mean_over_leading_axes(x);
-    const Node<T> rstd_squared = pow(mean_over_leading_axes(square(x - x_mean)) + epsilon_, T(-1));
+    const Node<T> rstd_squared = pow(mean_over_leading_axes(square(x - x_mean)) + this->epsilon_, T(-1));
     const Node<T> g_mean = mean_over_leading_axes(g), G_mean = mean_over_leading_axes(G);
     const Node<T> g_xhat = mean_over_leading_axes(g * xhat), G_xhat = mean_over_leading_axes(G * xhat);
     const Node<T> xhat_scale = mean_over_leading_axes(G * g) - g_mean * G_mean - T(3) * g_xhat * G_xhat;
     const Node<T> dx = -(rstd_squared * (xhat * xhat_scale + G_xhat * (g - g_mean) + g_xhat * (G - G_mean)));
-    return {dx, batch_normalize_grad(x, G, epsilon_)};
+    return {dx, batch_normalize_grad(x, G, this->epsilon_)};
   }
-
- private:
-  T epsilon_;
 };
+
+// A builder's check: epsilon >= 0 (a NaN fails too).
+template <class T>
+void expect_epsilon(const char* op, T epsilon) {
+  if (!(epsilon >= T(0))) throw Error(std::string("op '") + op + "': epsilon " + std::to_string(epsilon) + " is negative");
+}
 
 }  // namespace
 
 template <class T>
 Node<T> batch_norm(const Node<T>& x, const Node<T>& mean, const Node<T>& variance, const Node<T>& gamma,
                    const Node<T>& beta, T epsilon) {
-  if (!(epsilon >= T(0))) throw Error("op 'batch_norm': epsilon " + std::to_string(epsilon) + " is negative");
+  expect_epsilon("batch_norm", epsilon);
   return kit::make<BatchNorm<T>>(Nodes<T>{x, mean, variance, gamma, beta}, epsilon);
 }
 
 template <class T>
 Node<T> batch_normalize(const Node<T>& x, T epsilon) {
-  if (!(epsilon >= T(0))) throw Error("op 'batch_normalize': epsilon " + std::to_string(epsilon) + " is negative");
+  expect_epsilon("batch_normalize", epsilon);
   return kit::make<BatchNormalize<T>>(Nodes<T>{x}, epsilon);
 }
 
 template <class T>
 Node<T> batch_normalize_grad(const Node<T>& x, const Node<T>& grad, T epsilon) {
-  if (!(epsilon >= T(0))) throw Error("op 'batch_normalize_grad': epsilon " + std::to_string(epsilon) + " is negative");
+  expect_epsilon("batch_normalize_grad", epsilon);
   return kit::make<BatchNormalizeGrad<T>>(Nodes<T>{x, grad}, epsilon);
 }
 

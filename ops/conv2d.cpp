@@ -1,6 +1,7 @@
 // conv2d: NHWC cross-correlation as patch tiles (conv::patches: im2col, or its
-// transpose for one input channel) times the filter in one GEMM per tile (ops/conv_geometry.hpp says why that layout). Its gradients are the
-// ops conv2d_backprop_input and conv2d_backprop_filter, each differentiable.
+// transpose for one input channel) times the filter in one GEMM per tile
+// (ops/conv_geometry.hpp says why that layout). Its gradients are the ops
+// conv2d_backprop_input and conv2d_backprop_filter, each differentiable.
 #include "compiler_ops.hpp"
 #include "conv_geometry.hpp"
 #include "graphnn/op_names.hpp"

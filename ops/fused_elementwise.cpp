@@ -117,12 +117,10 @@ class FusedElementwise final : public Op<T> {
   void finish_reduction(Buffer<T>& out, std::size_t rows) const {
     if (reduction_ == RowReduction::column_sum)
       for (std::size_t j = 0; j < column_sums_.size(); ++j) out.data[j] = static_cast<T>(column_sums_[j]);
-    if (reduction_ == RowReduction::mean && rows > 0) {
+    if (reduction_ == RowReduction::mean) {  // as reduce_mean: no rows give 0 * (1 / 0), NaN
       const T scale = T(1) / static_cast<T>(rows);
       for (std::size_t i = 0; i < out.size; ++i) out.data[i] *= scale;
     }
-    if (reduction_ == RowReduction::mean && rows == 0) std::fill(out.data, out.data + out.size, T(0) / T(0));
-    if (reduction_ == RowReduction::sum && rows == 0) std::fill(out.data, out.data + out.size, T(0));
   }
 
   // A member's buffers for one block. Their shapes are set when the rows

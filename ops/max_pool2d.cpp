@@ -102,22 +102,15 @@ void for_each_argmax(const T* x, const conv::Image& im, const conv::Geometry& g,
 }
 
 // One cell k of a window: each channel's gradient where k holds the maximum,
-// else zero; branch-free (a select per lane), so the channel loop vectorises.
-template <class T>
-inline void route_cell(const T* __restrict g, const CellNumber<T>* __restrict which, CellNumber<T> k, std::size_t channels,
-                       T* __restrict dx) {
+// else zero; with Masked, also zero where the cell's x <= 0 (relu_grad's mask:
+// NaN passes). Branch-free (a select per lane; & not &&, and every value
+// loaded either way), so the channel loop vectorises.
+template <bool Masked, class T>
+inline void route_cell(const T* __restrict g, const CellNumber<T>* __restrict which, CellNumber<T> k,
+                       std::size_t channels, const T* __restrict x, T* __restrict dx) {
   for (std::size_t c = 0; c < channels; ++c) {
-    const T routed = g[c];  // loaded either way: a load under the condition would keep the loop scalar
-    dx[c] = which[c] == k ? routed : T(0);
-  }
-}
-// The same, then relu_grad's mask: zero where the cell's x <= 0 (NaN passes, as relu_grad).
-template <class T>
-inline void route_cell_relu(const T* __restrict g, const CellNumber<T>* __restrict which, CellNumber<T> k,
-                            std::size_t channels, const T* __restrict x, T* __restrict dx) {
-  for (std::size_t c = 0; c < channels; ++c) {
-    const T routed = g[c], value = x[c];
-    const bool keep = (which[c] == k) & !(value <= T(0));  // & not &&: both loads either way, the loop vectorises
+    const T routed = g[c];
+    const bool keep = Masked ? (which[c] == k) & !(x[c] <= T(0)) : which[c] == k;
     dx[c] = keep ? routed : T(0);
   }
 }
@@ -199,9 +192,9 @@ class MaxPool2DGrad final : public MaxPoolBase<T> {
                                     [&](std::size_t o, const std::size_t* offset, std::size_t count,
                                         const CellNumber<T>* which) {
                                       for (std::size_t k = 0; k < count; ++k) {
-                                        if (relu_mask_)
-                                          route_cell_relu(g + o, which, CellNumber<T>(k), im.c, x + offset[k], out.data + offset[k]);
-                                        else route_cell(g + o, which, CellNumber<T>(k), im.c, out.data + offset[k]);
+                                        const CellNumber<T> cell(k);
+                                        if (relu_mask_) route_cell<true>(g + o, which, cell, im.c, x + offset[k], out.data + offset[k]);
+                                        else route_cell<false>(g + o, which, cell, im.c, x + offset[k], out.data + offset[k]);
                                       }
                                     });
     std::fill(out.data, out.data + out.size, T(0));

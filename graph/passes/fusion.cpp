@@ -74,20 +74,25 @@ std::vector<NodeId> group_outputs(const Program<T>& p, const Readers<T>& readers
 // only reader (compiler_ops.hpp: row_reduction), or kNone. Then the group
 // reduces its blocks as they are made, and its result is never written whole.
 // Preconditions: the group's value has no other reader and is not fetched;
-// the reduction reads it as its first input only; and (checked as the group
-// is built) one of the group's inputs has the group's shape, so the rows are
-// known when the plan runs.
+// the reduction reads it as its first input only; and an input of the group
+// from outside it has the group's shape, so the rows are known when the plan
+// runs.
 template <class T>
-std::vector<NodeId> reductions(const Program<T>& p, const Readers<T>& readers, const std::vector<NodeId>& output) {
+std::vector<NodeId> reductions(const Program<T>& p, const Readers<T>& readers,
+                               const std::vector<std::vector<NodeId>>& members) {
   const Graph<T>& g = *p.graph;
   std::vector<NodeId> by(g.size(), kNone);
   for (NodeId id = 0; id < g.size(); ++id) {
     const NodeData<T>& d = g.data(id);
-    if (output[id] != id || !fusable(d) || d.shape.empty() || readers.count[id] != 1) continue;
+    if (members[id].empty() || !fusable(d) || d.shape.empty() || readers.count[id] != 1) continue;
     const NodeData<T>& r = g.data(readers.one[id]);
     if (r.inputs[0] != id || std::count(r.inputs.begin(), r.inputs.end(), id) != 1) continue;
     if (row_reduction(*r.op, d.shape, r.shape) == RowReduction::none) continue;
-    by[id] = readers.one[id];
+    auto outside_whole = [&](NodeId x) {
+      return std::find(members[id].begin(), members[id].end(), x) == members[id].end() && g.data(x).shape == d.shape;
+    };
+    for (NodeId m : members[id])
+      if (std::any_of(g.data(m).inputs.begin(), g.data(m).inputs.end(), outside_whole)) by[id] = readers.one[id];
   }
   return by;
 }
@@ -146,9 +151,9 @@ Program<T> fuse_elementwise(Program<T> p, PassReport& report, bool reduce) {
   const Graph<T>& g = *p.graph;
   const Readers<T> readers(p);
   const std::vector<NodeId> output = group_outputs(p, readers);
-  std::vector<NodeId> reduced_by = reduce ? reductions(p, readers, output) : std::vector<NodeId>(g.size(), kNone);
   std::vector<std::vector<NodeId>> members(g.size());  // per group output, in topological order
   for (NodeId id = 0; id < g.size(); ++id) members[output[id]].push_back(id);
+  const std::vector<NodeId> reduced_by = reduce ? reductions(p, readers, members) : std::vector<NodeId>(g.size(), kNone);
   std::vector<NodeId> reduces(g.size(), kNone);  // per reduction node: the group output it finishes
 
   Program<T> next;
@@ -158,11 +163,8 @@ Program<T> fuse_elementwise(Program<T> p, PassReport& report, bool reduce) {
     const NodeData<T>& d = g.data(id);
     if (output[id] != id) continue;  // a member: emitted with its group
     if (reduced_by[id] != kNone) {
-      if (whole_input(build_group(g, members[id], map), d.shape)) {
-        reduces[reduced_by[id]] = id;  // emitted with its reduction
-        continue;
-      }
-      reduced_by[id] = kNone;
+      reduces[reduced_by[id]] = id;  // emitted with its reduction
+      continue;
     }
     if (reduces[id] != kNone) {
       const NodeId group_out = reduces[id];
