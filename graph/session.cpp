@@ -310,33 +310,22 @@ std::vector<std::size_t> workspace_sizes(const Graph<T>& g, const std::vector<Bu
 }
 
 // First-fit offsets in one arena: a block lives from its producer to its last
-// reader; a bucket's members are one block, from its first producer to its last
 // reader; a step's workspace lives during the step alone (workspace_offset).
+// Bucket members (in_bucket) live in their bucket's own storage instead.
 template <class T>
 std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& order, const Liveness& l,
                                const std::vector<Buffer<T>>& buffers, const std::vector<std::size_t>& workspace,
-                               const std::vector<collectives::BucketLayout>& buckets,
-                               std::vector<std::size_t>& workspace_offset, std::size_t& arena_size) {
+                               const std::vector<char>& in_bucket, std::vector<std::size_t>& workspace_offset,
+                               std::size_t& arena_size) {
   const std::size_t unit = kAlignBytes / sizeof(T);
   auto rounded = [&](std::size_t size) { return std::max<std::size_t>(1, (size + unit - 1) / unit) * unit; };
-  std::vector<long> bucket_of(g.size(), -1);
-  std::vector<std::size_t> bucket_end(buckets.size(), 0);
-  std::vector<char> bucket_placed(buckets.size(), 0), bucket_released(buckets.size(), 0);
-  for (std::size_t b = 0; b < buckets.size(); ++b)
-    for (NodeId r : buckets[b].roots) bucket_of[r] = static_cast<long>(b), bucket_end[b] = std::max(bucket_end[b], l.last_use[r]);
   ArenaPlanner arena;
   std::vector<std::size_t> offset(g.size(), 0);
   workspace_offset.assign(g.size(), 0);
   for (std::size_t i = 0; i < order.size(); ++i) {
     const NodeId id = order[i];
     const std::vector<NodeId>& in = g.data(id).inputs;
-    const long b = bucket_of[id];
-    if (l.root[id] == id && b < 0) offset[id] = arena.allocate(rounded(buffers[id].size));
-    if (l.root[id] == id && b >= 0 && !bucket_placed[b]) {
-      bucket_placed[b] = 1;
-      std::size_t at = arena.allocate(rounded(buckets[b].size));
-      for (NodeId r : buckets[b].roots) offset[r] = at, at += buffers[r].size;
-    }
+    if (l.root[id] == id && !in_bucket[id]) offset[id] = arena.allocate(rounded(buffers[id].size));
     if (workspace[id] > 0) {  // apart from the inputs and the output, free again once the step ran
       workspace_offset[id] = arena.allocate(rounded(workspace[id]));
       arena.release(workspace_offset[id], rounded(workspace[id]));
@@ -345,12 +334,7 @@ std::vector<std::size_t> place(const Graph<T>& g, const std::vector<NodeId>& ord
       const NodeId r = l.root[in[k]];
       const bool first_mention = std::find(in.begin(), in.begin() + static_cast<long>(k), in[k]) == in.begin() + static_cast<long>(k);
       const bool computed = g.data(r).op->kind() == OpKind::compute;
-      const long rb = bucket_of[r];
-      if (rb >= 0 && !bucket_released[rb] && bucket_end[rb] == i) {
-        bucket_released[rb] = 1;
-        arena.release(offset[buckets[rb].roots[0]], rounded(buckets[rb].size));
-      }
-      if (rb < 0 && computed && first_mention && l.last_use[r] == i) arena.release(offset[r], rounded(buffers[r].size));
+      if (!in_bucket[r] && computed && first_mention && l.last_use[r] == i) arena.release(offset[r], rounded(buffers[r].size));
     }
   }
   arena_size = std::max<std::size_t>(arena.top(), unit);
@@ -382,28 +366,37 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
   std::vector<std::size_t> sizes(g.size());
   for (NodeId id = 0; id < g.size(); ++id) sizes[id] = plan->buffers[id].size;
   const std::vector<collectives::BucketLayout> buckets = collectives::group(g, order, live.root, sizes);
+  // Each bucket owns its storage; its members' values live there, back to back.
+  std::vector<char> in_bucket(g.size(), 0);
+  std::vector<T*> bucket_storage(g.size(), nullptr);
+  for (const collectives::BucketLayout& b : buckets) {
+    auto bucket = g.data(b.members[0]).op->collective()->bucket(b.size);
+    T* at = bucket->data();
+    for (NodeId r : b.roots) in_bucket[r] = 1, bucket_storage[r] = at, at += plan->buffers[r].size;
+    plan->collectives.add(std::move(bucket), b, order.size());
+  }
   std::size_t arena_size = 0;
   const std::vector<std::size_t> workspace = workspace_sizes(g, plan->buffers);
   std::vector<std::size_t> workspace_offset;
   const std::vector<std::size_t> offset =
-      place(g, order, live, plan->buffers, workspace, buckets, workspace_offset, arena_size);
+      place(g, order, live, plan->buffers, workspace, in_bucket, workspace_offset, arena_size);
   plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, arena_size * sizeof(T))));
   if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena_size * sizeof(T)) + " bytes");
   plan->arena_bytes = arena_size * sizeof(T);
+  for (const collectives::BucketLayout& b : buckets) plan->arena_bytes += b.size * sizeof(T);
 
   for (NodeId id : order) {
     const NodeData<T>& d = g.data(id);
     Buffer<T>& out = plan->buffers[id];
-    out.data = live.root[id] != id ? plan->buffers[live.root[id]].data : plan->arena.get() + offset[id];
+    out.data = live.root[id] != id ? plan->buffers[live.root[id]].data
+               : in_bucket[id]     ? bucket_storage[id]
+                                   : plan->arena.get() + offset[id];
     if (workspace[id] > 0) out.workspace = plan->arena.get() + workspace_offset[id];
     Step step{d.op.get(), {}, &out, id, state_of(*d.op)};
     for (NodeId in : d.inputs) step.inputs.push_back(&plan->buffers[in]);
     plan->steps.push_back(std::move(step));
   }
   for (NodeId f : plan->program.fetches) plan->fetched.push_back(&plan->buffers[f]);
-  for (const collectives::BucketLayout& b : buckets)
-    plan->collectives.add(g.data(b.members[0]).op->collective()->bucket(plan->arena.get() + offset[b.roots[0]], b.size),
-                          b, plan->steps.size());
   return plan;
 }
 

@@ -39,7 +39,7 @@ struct Session<T>::Plan {
   std::vector<NodeId> variables;  // the user's variables the plan reads or writes
   std::unique_ptr<T, AlignedFree> arena;
   std::size_t arena_bytes = 0;
-  collectives::Schedule<T> collectives;  // after the arena: its buckets point into it
+  collectives::Schedule<T> collectives;  // its buckets own their members' storage
   std::unique_ptr<Plan> reference;  // PassOptions::verify: the same fetches without passes
   std::uint64_t last_use = 0;  // the session's clock_ when it last ran
 };

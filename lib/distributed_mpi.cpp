@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <sstream>
 
+#include "allreduce_transport.hpp"
 #include "graphnn/allreduce.hpp"
 #include "graphnn/distributed.hpp"
 
@@ -13,6 +14,8 @@ namespace graphnn::distributed {
 
 int rank() { return mpi_world::rank(); }
 int size() { return mpi_world::size(); }
+
+std::string allreduce_transport() { return size() == 1 ? "none" : allreduce_transport::chosen(); }
 
 void barrier() {
   if (size() > 1) MPI_Barrier(mpi_world::communicator());

@@ -1,79 +1,22 @@
 // allreduce_mean: the mean of a tensor over the processes of an MPI job, the
 // op data-parallel training puts on each gradient. The step only puts its
 // input where the bucket expects it (nothing when the planner lets it work in
-// place); the bucket, one persistent MPI allreduce over the contiguous storage
-// of several such ops, is started and waited by the session's plan
+// place); the bucket, one sum over the processes of the contiguous storage of
+// several such ops (ops/allreduce_transport.hpp: shared memory, or MPI's
+// allreduce), is started and waited by the session's plan
 // (graph/collectives.hpp), so communication overlaps the backward pass.
 
 #include "mpi_world.hpp"  // first: <mpi.h> without the C++ bindings
 
-#include <mpi-ext.h>
-
-#include <climits>
 #include <optional>
 
+#include "allreduce_transport.hpp"
 #include "graphnn/allreduce.hpp"
 #include "graphnn/op_names.hpp"
 #include "op_kit.hpp"
 
 namespace graphnn {
 namespace {
-
-template <class T>
-MPI_Datatype mpi_type() {
-  return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
-}
-
-// One bucket: a sum over the processes in place, then the division by their
-// number, unless the members arrive divided already (scaled_inputs).
-template <class T>
-class AllreduceBucket final : public Collective<T>::Bucket {
- public:
-  AllreduceBucket(T* data, std::size_t size, bool scaled_inputs)
-      : data_(data), size_(size), processes_(mpi_world::size()), scaled_inputs_(scaled_inputs) {
-    if (size > std::size_t(INT_MAX))
-      throw Error("allreduce_mean: a bucket of " + std::to_string(size) + " elements exceeds MPI's count limit " +
-                  std::to_string(INT_MAX));
-    if (processes_ == 1) return;  // the mean over one process is the value itself
-#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ)
-    // A persistent request: its schedule is built once, so a step allocates nothing.
-    MPIX_Allreduce_init(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(),
-                        MPI_INFO_NULL, &request_);
-#endif
-  }
-  ~AllreduceBucket() override {
-    int finalized = 0;
-    MPI_Finalized(&finalized);
-    if (request_ != MPI_REQUEST_NULL && !finalized) MPI_Request_free(&request_);
-  }
-  void start() override {
-    if (processes_ == 1) return;
-#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ)
-    MPI_Start(&request_);
-#else
-    MPI_Iallreduce(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(), &request_);
-#endif
-  }
-  void progress() override {
-    if (processes_ == 1) return;
-    int done = 0;
-    MPI_Test(&request_, &done, MPI_STATUS_IGNORE);  // a completed persistent request stays for its wait
-  }
-  void wait() override {
-    if (processes_ == 1) return;
-    MPI_Wait(&request_, MPI_STATUS_IGNORE);
-    if (scaled_inputs_) return;
-    const T scale = T(1) / T(processes_);
-    for (std::size_t i = 0; i < size_; ++i) data_[i] *= scale;
-  }
-
- private:
-  T* data_;
-  std::size_t size_;
-  int processes_;
-  bool scaled_inputs_;
-  MPI_Request request_ = MPI_REQUEST_NULL;
-};
 
 // 1 / processes when multiplying each input by it before the sum gives the
 // bits of dividing the sum: a power of two (the division only moves the
@@ -112,8 +55,8 @@ class AllreduceMean final : public Op<T>, public Collective<T> {
   }
   int may_overwrite_input() const override { return 0; }
   const Collective<T>* collective() const override { return this; }
-  std::unique_ptr<typename Collective<T>::Bucket> bucket(T* data, std::size_t size) const override {
-    return std::make_unique<AllreduceBucket<T>>(data, size, scaled_inputs_);
+  std::unique_ptr<typename Collective<T>::Bucket> bucket(std::size_t size) const override {
+    return allreduce_transport::make_bucket<T>(size, scaled_inputs_);
   }
   // A bucket divides all its members or none.
   bool combines_with(const Collective<T>& other) const override {

@@ -43,6 +43,8 @@ void prefer_ring_allreduce() {
 #endif
 }
 
+MPI_Comm node = MPI_COMM_NULL;  // node_communicator()
+
 MPI_Comm initialised() {
   int ready = 0;
   MPI_Initialized(&ready);
@@ -54,6 +56,9 @@ MPI_Comm initialised() {
     std::atexit(finalize_at_exit);
     std::set_terminate(abort_on_uncaught);
   }
+  // A collective call, made here, where every process starts, so that no
+  // process can wait in it alone (as it could on a first use by one rank).
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   return MPI_COMM_WORLD;
 }
 
@@ -68,6 +73,11 @@ bool launched_by_mpirun() {
 MPI_Comm communicator() {
   static const MPI_Comm comm = initialised();
   return comm;
+}
+
+MPI_Comm node_communicator() {
+  communicator();
+  return node;
 }
 
 int rank() {

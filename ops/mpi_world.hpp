@@ -18,6 +18,9 @@ namespace graphnn::mpi_world {
 bool launched_by_mpirun();
 // The job's communicator (MPI_COMM_WORLD); initialises MPI.
 MPI_Comm communicator();
+// The job's processes on this machine (MPI_Comm_split_type SHARED: they can
+// share memory), made when MPI is initialised.
+MPI_Comm node_communicator();
 // 0 of 1 when the program was not launched by mpirun.
 int rank();
 int size();

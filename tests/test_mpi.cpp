@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "../graph/collectives.hpp"
+#include "../ops/allreduce_transport.hpp"
 #include "mpi_model.hpp"
 #include "sample_runs.hpp"
 
@@ -46,6 +47,20 @@ TEST_CASE("allreduce_mean in one process is its input, with passes on and off, a
     CHECK_CLOSE(s.run({mean}, {{x, X}})[0], out[1], 0);  // alone: in place
   }
   CHECK_ERROR(gn::allreduce_mean(grad, 0), "allreduce_mean", "bucket_bytes must be positive");
+}
+
+TEST_CASE("GRAPHNN_ALLREDUCE: shared memory when the job is on one machine, MPI's allreduce when asked or not") {
+  namespace transport = graphnn::allreduce_transport;
+  CHECK(transport::choose("", 2, 2) == "shared_memory");
+  CHECK(transport::choose("auto", 3, 3) == "shared_memory");
+  CHECK(transport::choose("auto", 2, 4) == "mpi");  // two machines
+  CHECK(transport::choose("mpi", 2, 2) == "mpi");
+  CHECK(transport::choose("shared_memory", 2, 2) == "shared_memory");
+  CHECK_ERROR(transport::choose("shared_memory", 2, 4),
+              "GRAPHNN_ALLREDUCE=shared_memory needs every process of the job on one machine; this one shares "
+              "memory with 2 of the 4 processes");
+  CHECK_ERROR(transport::choose("nccl", 2, 2), "GRAPHNN_ALLREDUCE='nccl': expected auto, mpi or shared_memory");
+  CHECK(gn::distributed::allreduce_transport() == "none");  // this process runs alone
 }
 
 // A raw graph with three gradients averaged, as the planner sees it.
@@ -172,8 +187,19 @@ TEST_CASE("ShardedBatches: each process its rows of every global batch, the same
 
 // --- under mpirun -------------------------------------------------------------
 
-std::string mpirun(int processes, const std::string& args) {
-  std::string cmd = "timeout 180 mpirun --oversubscribe ";
+// Both of allreduce_mean's transports (ops/allreduce_transport.hpp) give the same results.
+const char* const kTransports[] = {"shared_memory", "mpi"};
+
+// 2 and 3 processes with each transport.
+std::vector<std::pair<int, std::string>> processes_and_transports() {
+  std::vector<std::pair<int, std::string>> all;
+  for (const std::string transport : kTransports)
+    for (int n : {2, 3}) all.emplace_back(n, transport);
+  return all;
+}
+
+std::string mpirun(int processes, const std::string& args, const std::string& transport = "auto") {
+  std::string cmd = "timeout 180 mpirun --oversubscribe -x GRAPHNN_ALLREDUCE=" + transport + " ";
 #if GRAPHNN_UNDER_ASAN
   cmd = "ASAN_OPTIONS=detect_leaks=0 " + cmd;  // OpenMPI keeps its buffers until exit: not graphnn's leaks
 #endif
@@ -207,11 +233,15 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
 TEST_CASE("N processes with per-process batch B give the weights of one process with batch N*B (float64, 20 steps)") {
   const std::size_t B = 4;
   for (const std::string optimizer : {"sgd", "adam"}) {
-    for (int n : {2, 3}) {
+    for (const auto& job : processes_and_transports()) {
+      const int n = job.first;
+      const std::string& transport = job.second;
       CAPTURE(optimizer);
       CAPTURE(n);
+      CAPTURE(transport);
       sample_runs::TempDir dir;
-      const auto run = sample_runs::run(mpirun(n, "train " + optimizer + " " + std::to_string(B) + " " + dir.path));
+      const auto run =
+          sample_runs::run(mpirun(n, "train " + optimizer + " " + std::to_string(B) + " " + dir.path, transport));
       INFO(run.output);
       REQUIRE(run.status == 0);
       xt::xarray<double> x, y;
@@ -257,16 +287,19 @@ TEST_CASE("uneven data: every process runs the same steps, ends with the same we
 }
 
 TEST_CASE("a raw graph's allreduce_mean averages each process's gradients, in several buckets, run after run") {
-  sample_runs::TempDir dir;
-  const auto run = sample_runs::run(mpirun(3, "raw " + dir.path));
-  INFO(run.output);
-  REQUIRE(run.status == 0);
-  for (int r = 0; r < 3; ++r) {
-    std::ifstream f(dir / ("rank" + std::to_string(r) + ".txt"));
-    std::vector<double> got, expected;
-    for (double a, b; f >> a >> b;) got.push_back(a), expected.push_back(b);
-    REQUIRE(got.size() == 4 * 300 + 300 * 2 + 2);
-    CHECK(relative_difference(got, expected) < 1e-12);
+  for (const std::string transport : kTransports) {
+    CAPTURE(transport);
+    sample_runs::TempDir dir;
+    const auto run = sample_runs::run(mpirun(3, "raw " + dir.path, transport));
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    for (int r = 0; r < 3; ++r) {
+      std::ifstream f(dir / ("rank" + std::to_string(r) + ".txt"));
+      std::vector<double> got, expected;
+      for (double a, b; f >> a >> b;) got.push_back(a), expected.push_back(b);
+      REQUIRE(got.size() == 4 * 300 + 300 * 2 + 2);
+      CHECK(relative_difference(got, expected) < 1e-12);
+    }
   }
 }
 
@@ -275,10 +308,13 @@ TEST_CASE("a raw graph's allreduce_mean averages each process's gradients, in se
 // bias's sum) and the values equal those without passes exactly; not on a
 // product that is fetched too. 3 processes: 1/3 is inexact, so it never fires.
 TEST_CASE("rule mean_scale_into_product: only for a power-of-two process count and a product only the mean reads") {
-  for (const int n : {2, 3}) {
+  for (const auto& job : processes_and_transports()) {
+    const int n = job.first;
+    const std::string& transport = job.second;
     CAPTURE(n);
+    CAPTURE(transport);
     sample_runs::TempDir dir;
-    const auto run = sample_runs::run(mpirun(n, "scale_rule " + dir.path));
+    const auto run = sample_runs::run(mpirun(n, "scale_rule " + dir.path, transport));
     INFO(run.output);
     REQUIRE(run.status == 0);
     for (int r = 0; r < n; ++r) {
@@ -297,22 +333,31 @@ TEST_CASE("rule mean_scale_into_product: only for a power-of-two process count a
   }
 }
 
-// OpenMPI 4.1's persistent allreduce allocates in MPI_Start (2 per start), and
-// its progress engine now and then (1 or 2 in 10 steps here); an allocation of
-// graphnn's in every step would add 10.
+// With MPI's allreduce: OpenMPI 4.1's persistent allreduce allocates in
+// MPI_Start (2 per start), and its progress engine now and then (1 or 2 in 10
+// steps here); an allocation of graphnn's in every step would add 10. With
+// shared memory the step calls only MPI_Win_sync and MPI_Barrier, which
+// allocate nothing: the whole step stays under one allocation per step.
 TEST_CASE("a training step with allreduce buckets allocates nothing beyond OpenMPI's own, on any process") {
 #if GRAPHNN_UNDER_ASAN || GRAPHNN_UNDER_TSAN
   return;  // the sanitizer owns malloc: nothing to count
 #endif
-  const auto run = sample_runs::run(mpirun(2, "alloc"));
-  INFO(run.output);
-  REQUIRE(run.status == 0);
-  for (const std::string rank : {"rank 0: ", "rank 1: "}) {
-    const double step = sample_runs::number_after(run.output, rank);
-    const double mpi = sample_runs::number_after(run.output, rank + std::to_string(long(step)) + " allocations in 10 steps, ");
-    CAPTURE(rank);
-    CHECK(step >= mpi);
-    CHECK(step - mpi < 10);
+  for (const std::string transport : kTransports) {
+    CAPTURE(transport);
+    const auto run = sample_runs::run(mpirun(2, "alloc", transport));
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    for (const std::string rank : {"rank 0: ", "rank 1: "}) {
+      const double step = sample_runs::number_after(run.output, rank);
+      const double mpi = sample_runs::number_after(run.output, rank + std::to_string(long(step)) + " allocations in 10 steps, ");
+      CAPTURE(rank);
+      if (transport == "mpi") {
+        CHECK(step >= mpi);
+        CHECK(step - mpi < 10);
+      } else {
+        CHECK(step < 10);
+      }
+    }
   }
 }
 

@@ -76,11 +76,14 @@ class Op;
 template <class T>
 class Collective {
  public:
-  // One bucket's operation on `size` elements at `data`, made when a plan is
-  // compiled and reused by every run of it. wait() after start() only.
+  // One bucket's operation on `size` elements, made when a plan is compiled
+  // and reused by every run of it. wait() after start() only.
   class Bucket {
    public:
     virtual ~Bucket() = default;
+    // The bucket's storage, which it owns (shared memory, say): the planner
+    // puts its members' values here back to back, so nothing is copied in.
+    virtual T* data() = 0;
     virtual void start() = 0;
     virtual void wait() = 0;
     // Called after every step while the bucket is in flight: MPI moves a
@@ -88,9 +91,10 @@ class Collective {
     virtual void progress() {}
   };
   virtual ~Collective() = default;
-  // Every process compiles the same plans in the same order, so buckets may be
-  // collective calls (persistent requests).
-  virtual std::unique_ptr<Bucket> bucket(T* data, std::size_t size) const = 0;
+  // Every process compiles (and drops) the same plans in the same order, so
+  // making and destroying a bucket may be collective calls (persistent
+  // requests, shared-memory windows).
+  virtual std::unique_ptr<Bucket> bucket(std::size_t size) const = 0;
   // Ops whose members may share a bucket (the same operation on the same processes).
   virtual bool combines_with(const Collective<T>& other) const = 0;
   // The largest bucket, in bytes.

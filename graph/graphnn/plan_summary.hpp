@@ -66,7 +66,7 @@ struct PlanSummary {
   std::vector<RuleCount> rules;
   std::vector<FusedGroup> groups;
   std::size_t buffers = 0;      // values the plan holds (arena blocks, aliases, leaves)
-  std::size_t arena_bytes = 0;  // the planned memory for intermediate values
+  std::size_t arena_bytes = 0;  // the planned memory for intermediate values (the arena and the allreduce buckets)
   std::size_t kernels = 0;      // kernel calls per run
   std::vector<PlanNode> nodes;
 };

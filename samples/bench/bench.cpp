@@ -430,6 +430,14 @@ Timing train(const Config& c) {
   return t;
 }
 
+// Each rank's value, on every rank (a sum of vectors that are zero but at their own rank).
+std::vector<double> per_rank(double mine) {
+  std::vector<double> all(std::size_t(gn::distributed::size()), 0.0);
+  all[std::size_t(gn::distributed::rank())] = mine;
+  gn::distributed::sum(all.data(), all.size());
+  return all;
+}
+
 // JSON numbers (NaN and infinities become null); 17 digits round-trip a double.
 std::string num(double v, int digits = 10) {
   if (!std::isfinite(v)) return "null";
@@ -476,20 +484,27 @@ std::string fit_fields(const Timing& t, double raw_median) {
 
 // Samples per second at the global batch; with --distributed, the allreduce's
 // cost per step and the share of it hidden behind computation.
+// Every step waits for the slowest rank, so the hidden share is taken against
+// its compute; the per-rank figures show when one core runs slower than another.
 std::string distributed_fields(const Config& c, const Timing& t, double median) {
   std::string f = ",\"processes\":" + std::to_string(t.processes) + ",\"samples_per_s\":" + num(double(c.batch) / median * 1e6);
   if (t.allreduce_us_per_step.empty()) return f;
-  const double ar = median_of(t.allreduce_us_per_step), compute = median_of(t.compute_us_per_step);
-  const double hidden = std::clamp((compute + ar - median) / ar, 0.0, 1.0);
-  return f + ",\"allreduce_us_per_step\":" + num(ar) + ",\"compute_us_per_step\":" + num(compute) +
-         ",\"hidden_share\":" + num(hidden, 4);
+  const double ar = median_of(t.allreduce_us_per_step);
+  const std::vector<double> by_rank = per_rank(median_of(t.compute_us_per_step));
+  const double slowest = *std::max_element(by_rank.begin(), by_rank.end());
+  const double hidden = std::clamp((slowest + ar - median) / ar, 0.0, 1.0);
+  std::string ranks;
+  for (double v : by_rank) ranks += (ranks.empty() ? "" : ",") + num(v);
+  return f + ",\"allreduce_transport\":" + str(gn::distributed::allreduce_transport()) + ",\"allreduce_us_per_step\":" + num(ar) + ",\"compute_us_per_step\":" + num(slowest) +
+         ",\"compute_us_per_step_by_rank\":[" + ranks + "],\"hidden_share\":" + num(hidden, 4);
 }
 
 void report(const Config& c, const Timing& t) {
+  const double median = median_of(t.us_per_step);
+  const std::string distributed = distributed_fields(c, t, median);  // every rank takes part
   if (gn::distributed::rank() != 0) return;  // --distributed: rank 0 speaks for the job
   std::vector<double> sorted = t.us_per_step;
   std::sort(sorted.begin(), sorted.end());
-  const double median = median_of(t.us_per_step);
   const double limit = median_of(t.gemm_us_per_step);
   double flops = 0;
   for (std::size_t l = 0; l + 1 < c.layers.size(); ++l) flops += double(c.layers[l]) * double(c.layers[l + 1]);
@@ -509,7 +524,7 @@ void report(const Config& c, const Timing& t) {
     << ",\"us_per_step_median\":" << num(median) << ",\"us_per_step_min\":" << num(sorted.front())
     << ",\"us_per_step_max\":" << num(sorted.back()) << ",\"us_per_step_all\":[" << all << "]"
     << fit_fields(t, median) << ",\"gemm_limit_us_median\":" << num(limit) << ",\"limit_over_step\":" << num(limit / median, 4)
-    << distributed_fields(c, t, median) << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
+    << distributed << ",\"nominal_flops_per_step\":" << num(flops) << ",\"gflops\":" << num(flops / median * 1e-3)
     << ",\"peak_rss_mb\":" << num(double(ru.ru_maxrss) / 1024.0) << ",\"loss_first\":" << num(t.loss_first, 17)
     << ",\"loss_last\":" << num(t.loss_last, 17)
     << ",\"loss_finite\":" << (std::isfinite(t.loss_last) ? "true" : "false")

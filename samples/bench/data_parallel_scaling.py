@@ -4,7 +4,8 @@
 Alternates R rounds of `graphnn-bench --workload d` alone and under
 `mpirun -np N ... --distributed 1` (the same global batch, one OpenBLAS thread
 per process), then prints the medians, the speed-up, the allreduce time per
-step and the share of it hidden behind computation. Extra mpirun options
+step, each rank's compute alone (a core that runs slower paces every step)
+and the share of the allreduce hidden behind computation. Extra mpirun options
 (for example `--mca btl_vader_single_copy_mechanism none`) go after `--`.
 
   /usr/bin/python3 samples/bench/data_parallel_scaling.py --rounds 3 -- --mca btl_vader_single_copy_mechanism none
@@ -51,13 +52,17 @@ def main():
 
     s1, sn = med(one, "samples_per_s"), med(many, "samples_per_s")
     print(f"workload {args.workload}, {args.rounds} alternating rounds, one OpenBLAS thread per process, "
-          f"load average {os.getloadavg()[0]:.2f} at the end; mpirun options: {' '.join(args.mpirun_options) or 'none'}")
+          f"load average {os.getloadavg()[0]:.2f} at the end; mpirun options: {' '.join(args.mpirun_options) or 'none'}; "
+          f"allreduce transport: {many[0]['allreduce_transport']}")
     print(f"1 process: {med(one, 'us_per_step_median') / 1000:.2f} ms per step, {s1:.0f} samples/s "
           f"(rounds: {rounds(one)})")
     print(f"{args.processes} processes: {med(many, 'us_per_step_median') / 1000:.2f} ms per step, {sn:.0f} samples/s "
           f"(rounds: {rounds(many)})")
-    print(f"speed-up {sn / s1:.2f}x; per step: compute alone {med(many, 'compute_us_per_step') / 1000:.2f} ms, "
-          f"allreduce alone {med(many, 'allreduce_us_per_step') / 1000:.2f} ms, hidden share {med(many, 'hidden_share'):.2f}")
+    by_rank = [statistics.median(r["compute_us_per_step_by_rank"][k] for r in many) / 1000
+               for k in range(args.processes)]
+    print(f"speed-up {sn / s1:.2f}x; per step: compute alone by rank {', '.join(f'{v:.2f}' for v in by_rank)} ms "
+          f"(every step waits for the slowest), allreduce alone {med(many, 'allreduce_us_per_step') / 1000:.2f} ms, "
+          f"hidden share {med(many, 'hidden_share'):.2f}")
     return 0
 
 

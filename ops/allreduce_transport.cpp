@@ -1,0 +1,199 @@
+#include "mpi_world.hpp"  // first: <mpi.h> without the C++ bindings
+
+#include "allreduce_transport.hpp"
+
+#include <mpi-ext.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "graphnn/error.hpp"
+
+namespace graphnn::allreduce_transport {
+namespace {
+
+template <class T>
+MPI_Datatype mpi_type() {
+  return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
+}
+
+bool mpi_finalized() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  return finalized != 0;
+}
+
+// MPI's allreduce, in place on the bucket's own storage.
+template <class T>
+class MpiBucket final : public Collective<T>::Bucket {
+ public:
+  MpiBucket(std::size_t size, bool scaled_inputs)
+      : storage_(size + kLine / sizeof(T)), size_(size), processes_(mpi_world::size()), scaled_inputs_(scaled_inputs) {
+    void* at = storage_.data();
+    std::size_t room = storage_.size() * sizeof(T);
+    data_ = static_cast<T*>(std::align(kLine, size * sizeof(T), at, room));
+    if (size > std::size_t(INT_MAX))
+      throw Error("allreduce_mean: a bucket of " + std::to_string(size) + " elements exceeds MPI's count limit " +
+                  std::to_string(INT_MAX));
+    if (processes_ == 1) return;  // the mean over one process is the value itself
+#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ)
+    // A persistent request: its schedule is built once, so a step allocates nothing of graphnn's.
+    MPIX_Allreduce_init(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(),
+                        MPI_INFO_NULL, &request_);
+#endif
+  }
+  ~MpiBucket() override {
+    if (request_ != MPI_REQUEST_NULL && !mpi_finalized()) MPI_Request_free(&request_);
+  }
+  T* data() override { return data_; }
+  void start() override {
+    if (processes_ == 1) return;
+#if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ)
+    MPI_Start(&request_);
+#else
+    MPI_Iallreduce(MPI_IN_PLACE, data_, int(size_), mpi_type<T>(), MPI_SUM, mpi_world::communicator(), &request_);
+#endif
+  }
+  void progress() override {
+    if (processes_ == 1) return;
+    int done = 0;
+    MPI_Test(&request_, &done, MPI_STATUS_IGNORE);  // a completed persistent request stays for its wait
+  }
+  void wait() override {
+    if (processes_ == 1) return;
+    MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    if (scaled_inputs_) return;
+    const T scale = T(1) / T(processes_);
+    for (std::size_t i = 0; i < size_; ++i) data_[i] *= scale;
+  }
+
+ private:
+  static constexpr std::size_t kLine = 64;  // data_ starts on a cache line, as the arena's buffers do
+  std::vector<T> storage_;
+  T* data_ = nullptr;
+  std::size_t size_;
+  int processes_;
+  bool scaled_inputs_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+// One shared-memory window per bucket: this process's part is data(), the
+// others' are read and written through their base addresses. The window stays
+// in one passive epoch (lock_all) for its life; MPI_Win_sync and a barrier
+// order the writes between processes, the MPI-3 idiom for shared windows.
+template <class T>
+class SharedMemoryBucket final : public Collective<T>::Bucket {
+ public:
+  SharedMemoryBucket(std::size_t size, bool scaled_inputs) : comm_(mpi_world::node_communicator()) {
+    int rank = 0, processes = 1;
+    MPI_Comm_rank(comm_, &rank);
+    MPI_Comm_size(comm_, &processes);
+    MPI_Info info;
+    MPI_Info_create(&info);
+    MPI_Info_set(info, "alloc_shared_noncontig", "true");  // each part on its own pages: near its process
+    T* mine = nullptr;
+    const MPI_Aint bytes = MPI_Aint(std::max<std::size_t>(size, 1) * sizeof(T));
+    const int status = MPI_Win_allocate_shared(bytes, int(sizeof(T)), info, comm_, &mine, &window_);
+    MPI_Info_free(&info);
+    if (status != MPI_SUCCESS)
+      throw Error("allreduce_mean: MPI_Win_allocate_shared failed for a bucket of " + std::to_string(size) +
+                  " elements (GRAPHNN_ALLREDUCE=mpi avoids shared memory)");
+    parts_.resize(std::size_t(processes));
+    for (int r = 0; r < processes; ++r) {
+      MPI_Aint part_bytes = 0;
+      int unit = 0;
+      MPI_Win_shared_query(window_, r, &part_bytes, &unit, &parts_[std::size_t(r)]);
+    }
+    MPI_Win_lock_all(MPI_MODE_NOCHECK, window_);
+    mine_ = mine;
+    begin_ = size * std::size_t(rank) / std::size_t(processes);
+    end_ = size * std::size_t(rank + 1) / std::size_t(processes);
+    scale_ = scaled_inputs ? T(1) : T(1) / T(processes);  // as MpiBucket scales: the same bits
+    scaled_ = !scaled_inputs && processes > 1;
+  }
+  ~SharedMemoryBucket() override {
+    if (mpi_finalized()) return;
+    MPI_Win_unlock_all(window_);
+    MPI_Win_free(&window_);  // collective: every process drops the same plans in the same order
+  }
+  T* data() override { return mine_; }
+  // Nothing moves before every process has written its part, which wait() learns.
+  void start() override {}
+  void wait() override {
+    synchronise();  // every process's members are written
+    sum_my_slice();
+    synchronise();  // every slice is summed: each part holds the means
+  }
+
+ private:
+  void synchronise() {
+    MPI_Win_sync(window_);
+    MPI_Barrier(comm_);
+    MPI_Win_sync(window_);
+  }
+  // Blocks of a local accumulator keep the loops free of aliasing, so they vectorise.
+  void sum_my_slice() {
+    constexpr std::size_t kBlock = 1024;
+    T sum[kBlock];
+    for (std::size_t at = begin_; at < end_; at += kBlock) {
+      const std::size_t n = std::min(kBlock, end_ - at);
+      std::copy(parts_[0] + at, parts_[0] + at + n, sum);
+      for (std::size_t r = 1; r < parts_.size(); ++r) {
+        const T* part = parts_[r] + at;
+        for (std::size_t i = 0; i < n; ++i) sum[i] += part[i];
+      }
+      if (scaled_)
+        for (std::size_t i = 0; i < n; ++i) sum[i] *= scale_;
+      for (T* part : parts_) std::copy(sum, sum + n, part + at);
+    }
+  }
+
+  MPI_Comm comm_;
+  MPI_Win window_ = MPI_WIN_NULL;
+  T* mine_ = nullptr;
+  std::vector<T*> parts_;  // every process's part, by rank
+  std::size_t begin_ = 0, end_ = 0;  // the slice this process sums
+  T scale_ = 1;
+  bool scaled_ = false;
+};
+
+}  // namespace
+
+std::string choose(const std::string& setting, int here, int processes) {
+  const std::string value = setting.empty() ? "auto" : setting;
+  if (value != "auto" && value != "mpi" && value != "shared_memory")
+    throw Error("GRAPHNN_ALLREDUCE='" + value + "': expected auto, mpi or shared_memory");
+  const bool one_machine = here == processes;
+  if (value == "shared_memory" && !one_machine)
+    throw Error("GRAPHNN_ALLREDUCE=shared_memory needs every process of the job on one machine; this one shares "
+                "memory with " + std::to_string(here) + " of the " + std::to_string(processes) + " processes");
+  return value == "mpi" || !one_machine ? "mpi" : "shared_memory";
+}
+
+std::string chosen() {
+  static const std::string transport = [] {
+    const char* setting = std::getenv("GRAPHNN_ALLREDUCE");
+    int here = 1;
+    MPI_Comm_size(mpi_world::node_communicator(), &here);
+    return choose(setting ? setting : "", here, mpi_world::size());
+  }();
+  return transport;
+}
+
+template <class T>
+std::unique_ptr<typename Collective<T>::Bucket> make_bucket(std::size_t size, bool scaled_inputs) {
+  // One process (no mpirun) never touches MPI: its MpiBucket does nothing.
+  if (mpi_world::size() > 1 && chosen() == "shared_memory")
+    return std::make_unique<SharedMemoryBucket<T>>(size, scaled_inputs);
+  return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
+}
+
+#define INSTANTIATE(T) \
+  template std::unique_ptr<typename Collective<T>::Bucket> make_bucket<T>(std::size_t, bool);
+INSTANTIATE(float)
+INSTANTIATE(double)
+
+}  // namespace graphnn::allreduce_transport
