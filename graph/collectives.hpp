@@ -2,9 +2,9 @@
 // The planner's part for ops that work across processes (Collective in
 // graphnn/op.hpp, e.g. allreduce_mean): the run order that starts their
 // communication early, the input an op may overwrite, the buckets laid out
-// back to back in the arena (no copy into a fusion buffer), and the start/wait
-// schedule every run follows. Session's planner calls these at a few points;
-// without collective ops they change nothing. Not installed.
+// back to back in their own storage (no copy into a fusion buffer), and the
+// start/wait schedule every run follows. Session's planner calls these at a
+// few points; without collective ops they change nothing. Not installed.
 #include <cstddef>
 #include <memory>
 #include <vector>

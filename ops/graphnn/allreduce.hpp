@@ -12,9 +12,11 @@ namespace graphnn {
 // The mean of `x` over the processes of the job (x itself in one process).
 // Put it on each gradient before the update: the session groups neighbouring
 // ones into buckets of at most `bucket_bytes` laid out contiguously, starts a
-// bucket's MPI allreduce right after its last gradient is computed and waits
-// for it before the first step that reads it (ops/allreduce.cpp). Gradient:
-// the mean of the incoming gradient.
+// bucket right after its last gradient is computed and waits for it before
+// the first step that reads it. A bucket sums through shared memory when the
+// job is on one machine, else by MPI's allreduce (GRAPHNN_ALLREDUCE chooses;
+// see gn::distributed::allreduce_transport). Gradient: the mean of the
+// incoming gradient.
 template <class T>
 Node<T> allreduce_mean(const Node<T>& x, std::size_t bucket_bytes = std::size_t{4} << 20);
 
