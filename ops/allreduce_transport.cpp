@@ -4,8 +4,11 @@
 
 #include <mpi-ext.h>
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <vector>
@@ -160,6 +163,37 @@ class SharedMemoryBucket final : public Collective<T>::Bucket {
   bool scaled_ = false;
 };
 
+// OpenMPI puts a shared window in its osc_sm_backing_directory, a tmpfs
+// (/dev/shm; a Docker container has 64 MiB there unless run with --shm-size).
+// A window beyond its room ends in SIGBUS when touched, not in an error, so
+// every process checks first and they agree (a bucket is made collectively).
+bool backing_directory_has_room(std::size_t bytes_per_process, std::string& why_not) {
+  const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
+  const std::string directory = set ? set : "/dev/shm";
+  int processes = 1;
+  MPI_Comm_size(mpi_world::node_communicator(), &processes);
+  const double needed = double(bytes_per_process) * processes;
+  struct statvfs fs {};
+  const bool readable = statvfs(directory.c_str(), &fs) == 0;
+  const double free_bytes = readable ? double(fs.f_bavail) * double(fs.f_frsize) : 0;
+  int room = readable && free_bytes >= needed;
+  MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_INT, MPI_LAND, mpi_world::node_communicator());
+  auto size = [](double b) {
+    char text[32];
+    std::snprintf(text, sizeof text, b < (1 << 20) ? "%.0f bytes" : "%.1f MiB", b < (1 << 20) ? b : b / (1 << 20));
+    return std::string(text);
+  };
+  why_not = "a bucket of " + size(double(bytes_per_process)) + " per process needs " + size(needed) + " free in " +
+            directory + " (OpenMPI's osc_sm_backing_directory) on every process; here it " +
+            (readable ? "has " + size(free_bytes) : "cannot be read");
+  return room != 0;
+}
+
+bool shared_memory_asked() {
+  const char* setting = std::getenv("GRAPHNN_ALLREDUCE");
+  return setting && std::string(setting) == "shared_memory";
+}
+
 }  // namespace
 
 std::string choose(const std::string& setting, int here, int processes) {
@@ -186,9 +220,13 @@ std::string chosen() {
 template <class T>
 std::unique_ptr<typename Collective<T>::Bucket> make_bucket(std::size_t size, bool scaled_inputs) {
   // One process (no mpirun) never touches MPI: its MpiBucket does nothing.
-  if (mpi_world::size() > 1 && chosen() == "shared_memory")
+  if (mpi_world::size() == 1 || chosen() != "shared_memory") return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
+  std::string why_not;
+  if (backing_directory_has_room(std::max<std::size_t>(size, 1) * sizeof(T), why_not))
     return std::make_unique<SharedMemoryBucket<T>>(size, scaled_inputs);
-  return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
+  if (shared_memory_asked())
+    throw Error("GRAPHNN_ALLREDUCE=shared_memory: " + why_not + "; GRAPHNN_ALLREDUCE=auto takes MPI's allreduce then");
+  return std::make_unique<MpiBucket<T>>(size, scaled_inputs);  // auto: where shared memory has no room
 }
 
 #define INSTANTIATE(T) \
