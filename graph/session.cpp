@@ -366,15 +366,9 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
   std::vector<std::size_t> sizes(g.size());
   for (NodeId id = 0; id < g.size(); ++id) sizes[id] = plan->buffers[id].size;
   const std::vector<collectives::BucketLayout> buckets = collectives::group(g, order, live.root, sizes);
-  // Each bucket owns its storage; its members' values live there, back to back.
   std::vector<char> in_bucket(g.size(), 0);
-  std::vector<T*> bucket_storage(g.size(), nullptr);
-  for (const collectives::BucketLayout& b : buckets) {
-    auto bucket = g.data(b.members[0]).op->collective()->bucket(b.size);
-    T* at = bucket->data();
-    for (NodeId r : b.roots) in_bucket[r] = 1, bucket_storage[r] = at, at += plan->buffers[r].size;
-    plan->collectives.add(std::move(bucket), b, order.size());
-  }
+  for (const collectives::BucketLayout& b : buckets)
+    for (NodeId r : b.roots) in_bucket[r] = 1;
   std::size_t arena_size = 0;
   const std::vector<std::size_t> workspace = workspace_sizes(g, plan->buffers);
   std::vector<std::size_t> workspace_offset;
@@ -383,7 +377,17 @@ std::unique_ptr<typename Session<T>::Plan> Session<T>::compile(const std::vector
   plan->arena.reset(static_cast<T*>(std::aligned_alloc(kAlignBytes, arena_size * sizeof(T))));
   if (!plan->arena) throw Error("run: out of memory planning " + std::to_string(arena_size * sizeof(T)) + " bytes");
   plan->arena_bytes = arena_size * sizeof(T);
-  for (const collectives::BucketLayout& b : buckets) plan->arena_bytes += b.size * sizeof(T);
+  // Each bucket owns its storage; its members' values live there, back to
+  // back. Made last: making one is a collective call (every process compiles
+  // the same plans), so nothing may fail on one process alone after it.
+  std::vector<T*> bucket_storage(g.size(), nullptr);
+  for (const collectives::BucketLayout& b : buckets) {
+    auto bucket = g.data(b.members[0]).op->collective()->bucket(b.size);
+    T* at = bucket->data();
+    for (NodeId r : b.roots) bucket_storage[r] = at, at += plan->buffers[r].size;
+    plan->collectives.add(std::move(bucket), b, order.size());
+    plan->arena_bytes += b.size * sizeof(T);
+  }
 
   for (NodeId id : order) {
     const NodeData<T>& d = g.data(id);

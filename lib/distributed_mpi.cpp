@@ -15,7 +15,7 @@ namespace graphnn::distributed {
 int rank() { return mpi_world::rank(); }
 int size() { return mpi_world::size(); }
 
-std::string allreduce_transport() { return size() == 1 ? "none" : allreduce_transport::chosen(); }
+std::string allreduce_transport() { return size() == 1 ? "none" : allreduce_transport::in_use(); }
 
 void barrier() {
   if (size() > 1) MPI_Barrier(mpi_world::communicator());

@@ -5,9 +5,12 @@
 #include <mpi-ext.h>
 
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -34,13 +37,11 @@ template <class T>
 class MpiBucket final : public Collective<T>::Bucket {
  public:
   MpiBucket(std::size_t size, bool scaled_inputs)
-      : storage_(size + kLine / sizeof(T)), size_(size), processes_(mpi_world::size()), scaled_inputs_(scaled_inputs) {
+      : size_(within_mpi_count(size)), storage_(size + kLine / sizeof(T)), processes_(mpi_world::size()),
+        scaled_inputs_(scaled_inputs) {
     void* at = storage_.data();
     std::size_t room = storage_.size() * sizeof(T);
     data_ = static_cast<T*>(std::align(kLine, size * sizeof(T), at, room));
-    if (size > std::size_t(INT_MAX))
-      throw Error("allreduce_mean: a bucket of " + std::to_string(size) + " elements exceeds MPI's count limit " +
-                  std::to_string(INT_MAX));
     if (processes_ == 1) return;  // the mean over one process is the value itself
 #if defined(OMPI_HAVE_MPI_EXT_PCOLLREQ)
     // A persistent request: its schedule is built once, so a step allocates nothing of graphnn's.
@@ -74,10 +75,16 @@ class MpiBucket final : public Collective<T>::Bucket {
   }
 
  private:
+  static std::size_t within_mpi_count(std::size_t size) {
+    if (size > std::size_t(INT_MAX))
+      throw Error("allreduce_mean: a bucket of " + std::to_string(size) + " elements exceeds MPI's count limit " +
+                  std::to_string(INT_MAX));
+    return size;
+  }
   static constexpr std::size_t kLine = 64;  // data_ starts on a cache line, as the arena's buffers do
+  std::size_t size_;
   std::vector<T> storage_;
   T* data_ = nullptr;
-  std::size_t size_;
   int processes_;
   bool scaled_inputs_;
   MPI_Request request_ = MPI_REQUEST_NULL;
@@ -98,12 +105,15 @@ class SharedMemoryBucket final : public Collective<T>::Bucket {
     MPI_Info_create(&info);
     MPI_Info_set(info, "alloc_shared_noncontig", "true");  // each part on its own pages: near its process
     T* mine = nullptr;
-    const MPI_Aint bytes = MPI_Aint(std::max<std::size_t>(size, 1) * sizeof(T));
-    const int status = MPI_Win_allocate_shared(bytes, int(sizeof(T)), info, comm_, &mine, &window_);
+    const std::size_t elements = std::max<std::size_t>(size, 1);
+    // A window MPI cannot make ends the job with MPI's own message (errors on a communicator are fatal).
+    MPI_Win_allocate_shared(MPI_Aint(elements * sizeof(T)), int(sizeof(T)), info, comm_, &mine, &window_);
     MPI_Info_free(&info);
-    if (status != MPI_SUCCESS)
-      throw Error("allreduce_mean: MPI_Win_allocate_shared failed for a bucket of " + std::to_string(size) +
-                  " elements (GRAPHNN_ALLREDUCE=mpi avoids shared memory)");
+    // Touched here, by its owner: its pages are placed near this process, and
+    // they count as used when the next bucket checks the backing directory's
+    // room, which the barrier makes true for every process's part.
+    std::fill(mine, mine + elements, T(0));
+    MPI_Barrier(comm_);
     parts_.resize(std::size_t(processes));
     for (int r = 0; r < processes; ++r) {
       MPI_Aint part_bytes = 0;
@@ -166,28 +176,43 @@ class SharedMemoryBucket final : public Collective<T>::Bucket {
 // OpenMPI puts a shared window in its osc_sm_backing_directory, a tmpfs
 // (/dev/shm; a Docker container has 64 MiB there unless run with --shm-size).
 // A window beyond its room ends in SIGBUS when touched, not in an error, so
-// every process checks first and they agree (a bucket is made collectively).
+// the processes check first and agree on the least room any of them sees (a
+// bucket is made collectively). Earlier buckets are touched when made, so
+// the room seen is what is left.
 bool backing_directory_has_room(std::size_t bytes_per_process, std::string& why_not) {
   const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
   const std::string directory = set ? set : "/dev/shm";
+  const MPI_Comm node = mpi_world::node_communicator();
   int processes = 1;
-  MPI_Comm_size(mpi_world::node_communicator(), &processes);
-  const double needed = double(bytes_per_process) * processes;
+  MPI_Comm_size(node, &processes);
+  const double page = double(sysconf(_SC_PAGESIZE));
+  const double needed = (std::ceil(double(bytes_per_process) / page) * processes + 1) * page;  // + OpenMPI's header
   struct statvfs fs {};
-  const bool readable = statvfs(directory.c_str(), &fs) == 0;
-  const double free_bytes = readable ? double(fs.f_bavail) * double(fs.f_frsize) : 0;
-  int room = readable && free_bytes >= needed;
-  MPI_Allreduce(MPI_IN_PLACE, &room, 1, MPI_INT, MPI_LAND, mpi_world::node_communicator());
+  double least_free = statvfs(directory.c_str(), &fs) == 0 ? double(fs.f_bavail) * double(fs.f_frsize) : -1;
+  MPI_Allreduce(MPI_IN_PLACE, &least_free, 1, MPI_DOUBLE, MPI_MIN, node);
   auto size = [](double b) {
     char text[32];
     std::snprintf(text, sizeof text, b < (1 << 20) ? "%.0f bytes" : "%.1f MiB", b < (1 << 20) ? b : b / (1 << 20));
     return std::string(text);
   };
   why_not = "a bucket of " + size(double(bytes_per_process)) + " per process needs " + size(needed) + " free in " +
-            directory + " (OpenMPI's osc_sm_backing_directory) on every process; here it " +
-            (readable ? "has " + size(free_bytes) : "cannot be read");
-  return room != 0;
+            directory + " (OpenMPI's osc_sm_backing_directory), where " +
+            (least_free < 0 ? "some process cannot read it" : "the least free on any process is " + size(least_free));
+  return least_free >= needed;
 }
+
+// Every process must take the same transport, or their calls would not match
+// (a hang): GRAPHNN_ALLREDUCE may have been set for some processes only.
+void check_same_everywhere(const std::string& transport) {
+  int code[2] = {transport == "shared_memory", -(transport == "shared_memory")};
+  MPI_Allreduce(MPI_IN_PLACE, code, 2, MPI_INT, MPI_MAX, mpi_world::communicator());
+  if (code[0] != -code[1])
+    throw Error("GRAPHNN_ALLREDUCE: the processes chose different transports (shared_memory on some, mpi on "
+                "others); set it alike for all (mpirun -x GRAPHNN_ALLREDUCE=...)");
+}
+
+// What the buckets made so far use (allreduce_transport()).
+std::atomic<int> shared_memory_buckets{0}, mpi_buckets{0};
 
 bool shared_memory_asked() {
   const char* setting = std::getenv("GRAPHNN_ALLREDUCE");
@@ -217,16 +242,25 @@ std::string chosen() {
   return transport;
 }
 
+std::string in_use() {
+  const bool shared = shared_memory_buckets > 0, mpi = mpi_buckets > 0;
+  return shared && mpi ? "shared_memory and mpi" : shared ? "shared_memory" : mpi ? "mpi" : chosen();
+}
+
 template <class T>
 std::unique_ptr<typename Collective<T>::Bucket> make_bucket(std::size_t size, bool scaled_inputs) {
   // One process (no mpirun) never touches MPI: its MpiBucket does nothing.
-  if (mpi_world::size() == 1 || chosen() != "shared_memory") return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
+  if (mpi_world::size() == 1) return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
+  check_same_everywhere(chosen());
   std::string why_not;
-  if (backing_directory_has_room(std::max<std::size_t>(size, 1) * sizeof(T), why_not))
+  if (chosen() == "shared_memory" && backing_directory_has_room(std::max<std::size_t>(size, 1) * sizeof(T), why_not)) {
+    ++shared_memory_buckets;
     return std::make_unique<SharedMemoryBucket<T>>(size, scaled_inputs);
-  if (shared_memory_asked())
+  }
+  if (chosen() == "shared_memory" && shared_memory_asked())
     throw Error("GRAPHNN_ALLREDUCE=shared_memory: " + why_not + "; GRAPHNN_ALLREDUCE=auto takes MPI's allreduce then");
-  return std::make_unique<MpiBucket<T>>(size, scaled_inputs);  // auto: where shared memory has no room
+  ++mpi_buckets;  // mpi, or auto where shared memory has no room
+  return std::make_unique<MpiBucket<T>>(size, scaled_inputs);
 }
 
 #define INSTANTIATE(T) \

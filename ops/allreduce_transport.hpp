@@ -27,9 +27,13 @@ namespace graphnn::allreduce_transport {
 std::string choose(const std::string& setting, int here, int processes);
 // choose() for this job and environment, once.
 std::string chosen();
+// What the buckets made so far use: "shared_memory", "mpi", or "shared_memory
+// and mpi" when some fell back to MPI for want of room; chosen() before any.
+std::string in_use();
 
 // A bucket of `size` elements with its own storage. scaled_inputs: the inputs
-// are divided by the process count already, so the bucket only sums.
+// are divided by the process count already, so the bucket only sums. A
+// collective call: every process makes the same buckets in the same order.
 template <class T>
 std::unique_ptr<typename Collective<T>::Bucket> make_bucket(std::size_t size, bool scaled_inputs);
 

@@ -56,8 +56,9 @@ MPI_Comm initialised() {
     std::atexit(finalize_at_exit);
     std::set_terminate(abort_on_uncaught);
   }
-  // A collective call, made here, where every process starts, so that no
-  // process can wait in it alone (as it could on a first use by one rank).
+  // A collective call, made here: every process comes here once, at its
+  // first call into MPI through graphnn, before any other collective of
+  // ours, so none can wait in it alone (as on a first use by one rank).
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
   return MPI_COMM_WORLD;
 }

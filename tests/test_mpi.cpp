@@ -353,6 +353,9 @@ TEST_CASE("a training step with allreduce buckets allocates nothing beyond OpenM
       const double step = sample_runs::number_after(run.output, rank);
       const double mpi = sample_runs::number_after(run.output, rank + std::to_string(long(step)) + " allocations in 10 steps, ");
       CAPTURE(rank);
+      CHECK(run.output.find(rank + std::to_string(long(step)) + " allocations in 10 steps, " +
+                            std::to_string(long(mpi)) + " in OpenMPI's 20 allreduces alone; transport " + transport) !=
+            std::string::npos);
       if (transport == "mpi") {
         CHECK(step + 4 >= mpi);  // the step pays OpenMPI's own, give or take its progress engine's few
         CHECK(step - mpi < 10);
@@ -407,6 +410,7 @@ TEST_CASE("shared memory without room: auto takes MPI's allreduce, shared_memory
     REQUIRE(alloc.status == 0);
     const double step = sample_runs::number_after(alloc.output, "rank 0: ");
     CHECK(step >= 20);  // MPI_Start's own, 2 per bucket and step: the buckets went to MPI
+    CHECK(alloc.output.find("; transport mpi\n") != std::string::npos);
 #endif
   }
   SUBCASE("shared_memory: an error on every process, no hang") {
@@ -417,10 +421,23 @@ TEST_CASE("shared memory without room: auto takes MPI's allreduce, shared_memory
     CHECK(run.status != 124);
     CHECK(run.output.find("GRAPHNN_ALLREDUCE=shared_memory: a bucket of ") != std::string::npos);
     CHECK(run.output.find(" per process needs ") != std::string::npos);
-    CHECK(run.output.find(" free in /nonexistent/graphnn (OpenMPI's osc_sm_backing_directory) on every process; "
-                          "here it cannot be read; GRAPHNN_ALLREDUCE=auto takes MPI's allreduce then") !=
-          std::string::npos);
+    CHECK(run.output.find(" free in /nonexistent/graphnn (OpenMPI's osc_sm_backing_directory), where some process "
+                          "cannot read it; GRAPHNN_ALLREDUCE=auto takes MPI's allreduce then") != std::string::npos);
   }
+}
+
+TEST_CASE("processes that chose different transports stop with an error, not a hang") {
+  sample_runs::TempDir dir;
+  const std::string worker = samples::shell_quote(TEST_MPI_WORKER) + " raw " + dir.path;
+  std::string cmd = mpirun(1, "raw " + dir.path, "mpi");
+  cmd = cmd.substr(0, cmd.rfind("-np 1 ")) + "-np 1 " + worker + " : -np 1 -x GRAPHNN_ALLREDUCE=shared_memory " + worker;
+  const auto run = sample_runs::run(cmd);
+  INFO(cmd);
+  INFO(run.output);
+  CHECK(run.status != 0);
+  CHECK(run.status != 124);
+  CHECK(run.output.find("GRAPHNN_ALLREDUCE: the processes chose different transports (shared_memory on some, mpi on "
+                        "others); set it alike for all (mpirun -x GRAPHNN_ALLREDUCE=...)") != std::string::npos);
 }
 
 TEST_CASE("faults end the whole job with the rank and the error") {

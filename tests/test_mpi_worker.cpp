@@ -135,7 +135,7 @@ void scale_rule(const std::string& out) {
 
 // A training step of a raw graph: gradients averaged in two buckets, then the
 // updates; prints "rank R: N allocations in 10 steps, M in OpenMPI's 20
-// allreduces alone". OpenMPI 4.1's persistent allreduce allocates inside
+// allreduces alone; transport T". OpenMPI 4.1's persistent allreduce allocates inside
 // MPI_Start itself (2 per start); graphnn's part of the step must add nothing.
 void alloc() {
   unsetenv("GRAPHNN_VERIFY_PASSES");  // --setup verify runs each plan twice on copies: allocating is what it does
@@ -165,7 +165,7 @@ void alloc() {
   });
   MPI_Request_free(&r);
   std::cout << "rank " << gn::distributed::rank() << ": " << step << " allocations in 10 steps, " << mpi
-            << " in OpenMPI's 20 allreduces alone" << std::endl;
+            << " in OpenMPI's 20 allreduces alone; transport " << gn::distributed::allreduce_transport() << std::endl;
 }
 
 }  // namespace

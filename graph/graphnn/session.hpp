@@ -117,6 +117,11 @@ class InspectablePlan {
 // don't read it while another thread runs the session. Sessions over one
 // Graph are independent (each holds its variables, plans and random streams)
 // and may run in parallel.
+//
+// Processes: with collective ops (allreduce_mean), compiling a plan (the first
+// run of a fetch set, plan_summary, inspect) and dropping one (the plan cache
+// evicting it, the session's end) are collective calls, so every process of
+// the job must make them in the same order, as it runs the same steps.
 template <class T>
 class Session {
  public:

@@ -22,8 +22,10 @@ inline bool is_root() { return rank() == 0; }
 void barrier();
 // How allreduce_mean's buckets sum over the processes: "shared_memory" (every
 // process on this machine: MPI-3 shared windows, nothing sent), "mpi" (MPI's
-// allreduce) or "none" (one process). GRAPHNN_ALLREDUCE=auto|mpi|shared_memory
-// in the environment chooses; auto takes shared memory where it can.
+// allreduce), "shared_memory and mpi" (some buckets found no room in shared
+// memory) or "none" (one process); before any bucket is made, what they will
+// use. GRAPHNN_ALLREDUCE=auto|mpi|shared_memory in the environment chooses;
+// auto takes shared memory where it can.
 std::string allreduce_transport();
 // Sums `count` values over the processes, in place (metrics).
 void sum(double* values, std::size_t count);
