@@ -179,9 +179,29 @@ class SharedMemoryBucket final : public Collective<T>::Bucket {
 // the processes check first and agree on the least room any of them sees (a
 // bucket is made collectively). Earlier buckets are touched when made, so
 // the room seen is what is left.
-bool backing_directory_has_room(std::size_t bytes_per_process, std::string& why_not) {
+//
+// The directory is OpenMPI's own value of the parameter, read through MPI's
+// tool interface: it may come from the environment, mpirun --mca or a
+// parameter file. Where that interface does not know it, the environment's or
+// OpenMPI's default on Linux.
+std::string backing_directory() {
   const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
-  const std::string directory = set ? set : "/dev/shm";
+  std::string directory = set && *set ? set : "/dev/shm";
+  int provided = 0, index = 0, count = 0;
+  if (MPI_T_init_thread(MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS) return directory;
+  MPI_T_cvar_handle handle;
+  if (MPI_T_cvar_get_index("osc_sm_backing_directory", &index) == MPI_SUCCESS &&
+      MPI_T_cvar_handle_alloc(index, nullptr, &handle, &count) == MPI_SUCCESS) {
+    std::vector<char> value(std::size_t(std::max(count, 0)) + 1, '\0');
+    if (MPI_T_cvar_read(handle, value.data()) == MPI_SUCCESS && value[0] != '\0') directory = value.data();
+    MPI_T_cvar_handle_free(&handle);
+  }
+  MPI_T_finalize();
+  return directory;
+}
+
+bool backing_directory_has_room(std::size_t bytes_per_process, std::string& why_not) {
+  const std::string directory = backing_directory();
   const MPI_Comm node = mpi_world::node_communicator();
   int processes = 1;
   MPI_Comm_size(node, &processes);

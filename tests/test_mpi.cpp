@@ -426,6 +426,21 @@ TEST_CASE("shared memory without room: auto takes MPI's allreduce, shared_memory
   }
 }
 
+// OpenMPI takes its parameters from the environment, mpirun --mca and
+// parameter files alike; the room is checked where the windows will be.
+TEST_CASE("shared memory's room is checked in the backing directory an MCA parameter file names") {
+  sample_runs::TempDir dir;
+  const std::string params = dir / "mca-params.conf";
+  std::ofstream(params) << "osc_sm_backing_directory = /nonexistent/graphnn\n";
+  const auto run = sample_runs::run(
+      mpirun(2, "raw " + dir.path, "shared_memory", "-x OMPI_MCA_mca_param_files=" + samples::shell_quote(params)));
+  INFO(run.output);
+  CHECK(run.status != 0);
+  CHECK(run.status != 124);
+  CHECK(run.output.find(" free in /nonexistent/graphnn (OpenMPI's osc_sm_backing_directory), where some process "
+                        "cannot read it") != std::string::npos);
+}
+
 TEST_CASE("processes that chose different transports stop with an error, not a hang") {
   sample_runs::TempDir dir;
   const std::string worker = samples::shell_quote(TEST_MPI_WORKER) + " raw " + dir.path;

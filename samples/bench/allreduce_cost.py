@@ -7,37 +7,48 @@ training over MPI"): per step, each of N machines sends and receives
 
 It hides behind the backward pass while t_comm <= b x t_backward_per_sample
 (b: rows per machine), so the smallest per-machine batch that still hides it is
-b* = t_comm / t_backward_per_sample. Prints markdown tables.
+b* = t_comm / t_backward_per_sample. The backward pass is taken as 2/3 of a
+measured training step (its products are twice the forward's). Prints markdown
+tables.
 
-usage: allreduce_cost.py [--d-backward-us X] [--cnn-backward-us Y]
-  X: workload d's backward time per sample, float32, one thread (default: 2/3 of the README's 29.12 ms / 256)
-  Y: the CNN's (default: 2/3 of its 66 MFLOP per sample at 30 GFLOP/s)
+usage: allreduce_cost.py [--d-step-ms X] [--cnn-step-ms Y]
+  X: workload d's step, float32, batch 256, one OpenBLAS thread
+     (default: data_parallel_scaling.py's one process, 2026-12-03)
+  Y: the CNN's step (graphnn-bench --workload cnn), float32, batch 64, one thread
+     (default: the README's median, 2026-12-02)
 """
 import argparse
 import math
 
+
 def mlp_params(widths):
     return sum(a * b + b for a, b in zip(widths, widths[1:]))
 
-# issue 13's CNN: conv 5x5x32, pool, conv 5x5x64, pool ("same" padding), dense 128, dense 10, batch norm
-# (scale and shift) after each convolution.
-CNN_PARAMS = (5 * 5 * 1 * 32 + 32) + (5 * 5 * 32 * 64 + 64) + (7 * 7 * 64 * 128 + 128) + (128 * 10 + 10) + 2 * (32 + 64)
-CNN_FLOP_PER_SAMPLE = 3 * 2 * (28 * 28 * 32 * 25 + 14 * 14 * 64 * 25 * 32 + 7 * 7 * 64 * 128 + 128 * 10)
 
-p = argparse.ArgumentParser()
-p.add_argument("--d-backward-us", type=float, default=29.12e3 / 256 * 2 / 3)
-p.add_argument("--cnn-backward-us", type=float, default=CNN_FLOP_PER_SAMPLE / 30e9 * 1e6 * 2 / 3)
+def conv_params(kernel, channels_in, filters):
+    return kernel * kernel * channels_in * filters + filters
+
+
+# The CNN that graphnn-bench --workload cnn and samples/conv_fashion train: conv 5x5x16 "same", BatchNorm
+# (scale and shift), pool 2; conv 5x5x32 the same; dense 128; dense 10.
+CNN_PARAMS = (conv_params(5, 1, 16) + 2 * 16 + conv_params(5, 16, 32) + 2 * 32 +
+              mlp_params([7 * 7 * 32, 128, 10]))
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--d-step-ms", type=float, default=23.0)
+p.add_argument("--cnn-step-ms", type=float, default=22.0)
 a = p.parse_args()
 
-models = [("workload d (784-1024-1024-10)", mlp_params([784, 1024, 1024, 10]), a.d_backward_us),
-          ("CNN of issue 13", CNN_PARAMS, a.cnn_backward_us)]
+models = [("workload d (784-1024-1024-10)", mlp_params([784, 1024, 1024, 10]), a.d_step_ms, 256),
+          ("CNN (conv_fashion's network)", CNN_PARAMS, a.cnn_step_ms, 64)]
 links = [("10 Gb/s", 10e9 / 8, 50e-6), ("100 Gb/s", 100e9 / 8, 5e-6)]  # TCP over Ethernet; RDMA
 machines = [2, 4, 8, 16, 32, 64]
 
-for name, params, backward_us in models:
+for name, params, step_ms, batch in models:
     size = params * 4  # float32 gradients
+    backward_us = step_ms * 1e3 / batch * 2 / 3
     print(f"\n{name}: {params:,} parameters, {size / 1e6:.2f} MB of float32 gradients; "
-          f"backward {backward_us:.1f} us per sample\n")
+          f"step {step_ms:g} ms at batch {batch}, backward {backward_us:.1f} us per sample\n")
     print("| link (latency) | " + " | ".join(f"N={n}" for n in machines) + " |")
     print("|---|" + "---|" * len(machines))
     for link, bandwidth, latency in links:
