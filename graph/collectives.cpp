@@ -139,6 +139,12 @@ void Schedule<T>::after(std::size_t step) const {
 template <class T>
 void Schedule<T>::finish() const {
   for (const Entry& e : entries_) wait(e);
+  for (const Entry& e : entries_) e.bucket->run_completed();
+}
+
+template <class T>
+void Schedule<T>::interrupted(const std::string& why) const {
+  for (const Entry& e : entries_) e.bucket->run_interrupted(why);
 }
 
 #define INSTANTIATE(T)                                                                                          \

@@ -7,6 +7,7 @@
 // few points; without collective ops they change nothing. Not installed.
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "graphnn/graph.hpp"
@@ -56,6 +57,8 @@ class Schedule {
   void after(std::size_t step) const;
   // Waits for every bucket still in flight (the end of a run).
   void finish() const;
+  // The run stopped early with an error: tells the buckets (Bucket::run_interrupted).
+  void interrupted(const std::string& why) const;
 
  private:
   struct Entry {

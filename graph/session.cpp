@@ -526,9 +526,14 @@ template <class T>
 typename Session<T>::Plan& Session<T>::execute(ArrayRef<Node<T>> fetches, ArrayRef<Feed<T>> feeds) {
   std::size_t batch_size = 0;
   Plan& plan = plan_for(fetches, feeds, batch_size);
-  bind_feeds(plan, feeds);
-  if (plan.passes.verify) verified_run(plan, feeds);
-  else run_steps(plan);
+  try {
+    bind_feeds(plan, feeds);
+    if (plan.passes.verify) verified_run(plan, feeds);
+    else run_steps(plan);
+  } catch (const std::exception& e) {
+    plan.collectives.interrupted(e.what());  // other processes may wait in a collective this run never reached
+    throw;
+  }
   return plan;
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "fit_data.hpp"
+#include "graphnn/distributed.hpp"
 #include "graphnn/error.hpp"
 
 namespace graphnn {
@@ -170,8 +171,13 @@ CSVLogger::CSVLogger(std::string path, bool append) : path_(std::move(path)), ap
   if (path_.empty()) throw Error("CSVLogger: empty path");
 }
 
+// Under mpirun every process has the same logs: rank 0 writes them.
 void CSVLogger::on_train_begin(TrainingControl&) {
   columns_.clear();
+  distributed::on_root([this] { start_file(); });
+}
+
+void CSVLogger::start_file() {
   std::ifstream existing(path_);
   std::string header;
   if (append_ && existing && std::getline(existing, header)) {
@@ -185,6 +191,10 @@ void CSVLogger::on_train_begin(TrainingControl&) {
 }
 
 void CSVLogger::on_epoch_end(TrainingControl&, std::size_t epoch, const Logs& logs) {
+  distributed::on_root([&] { append(epoch, logs); });
+}
+
+void CSVLogger::append(std::size_t epoch, const Logs& logs) {
   std::ofstream out(path_, std::ios::app);
   if (!out) throw Error("CSVLogger: cannot write '" + path_ + "'");
   if (columns_.empty()) {

@@ -4,6 +4,7 @@
 #include "mpi_world.hpp"  // first: <mpi.h> without the C++ bindings
 
 #include <cstdint>
+#include <exception>
 #include <sstream>
 
 #include "allreduce_transport.hpp"
@@ -23,6 +24,31 @@ void barrier() {
 
 void sum(double* values, std::size_t count) {
   if (size() > 1) MPI_Allreduce(MPI_IN_PLACE, values, int(count), MPI_DOUBLE, MPI_SUM, mpi_world::communicator());
+}
+
+void on_root(const std::function<void()>& work) {
+  if (size() == 1) return work();
+  std::exception_ptr failure;
+  std::string why;
+  if (rank() == 0) try {
+      work();
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      why = e.what();
+    } catch (...) {
+      failure = std::current_exception();
+      why = "an exception that is not a std::exception";
+    }
+  int failed = failure != nullptr;
+  const MPI_Comm comm = mpi_world::communicator();
+  MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
+  if (!failed) return;
+  unsigned long length = why.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, 0, comm);
+  why.resize(length);
+  MPI_Bcast(why.data(), int(length), MPI_CHAR, 0, comm);
+  if (failure) std::rethrow_exception(failure);
+  throw Error("rank 0, which writes for every process: " + why);
 }
 
 void abort(const std::string& why) { mpi_world::abort(why); }

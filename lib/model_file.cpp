@@ -266,10 +266,9 @@ void save_model_file(ModelGraph<T>& model, const std::string& path) {
   write_architecture(model, w);
   write_variables(model, w);
   write_training_state(model, w);
-  // Under mpirun every process holds the same model: rank 0 writes it, and the
-  // barrier lets every process read it afterwards.
-  if (distributed::is_root()) write_model_file(path, sizeof(T), w.bytes());
-  distributed::barrier();
+  // Under mpirun every process holds the same model: rank 0 writes it, and
+  // every process can read it once save returns.
+  distributed::on_root([&] { write_model_file(path, sizeof(T), w.bytes()); });
 }
 
 template <class T>

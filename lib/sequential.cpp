@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "fit_data.hpp"
+#include "graphnn/distributed.hpp"
 #include "graphnn/metrics.hpp"
 #include "graphnn/serialize.hpp"
 #include "model_file.hpp"
@@ -185,10 +186,12 @@ template <class T>
 void Sequential<T>::export_npy(const std::string& dir) {
   Impl& m = model("export_npy");
   m.build_unused("export_npy", "the model has no weights yet");
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw Error("export_npy: cannot create the folder '" + dir + "': " + ec.message());
-  for (const auto& p : m.parameters()) save_npy(npy_path(dir, p.name()), m.session->value(p));
+  distributed::on_root([&] {  // under mpirun every process holds the same weights
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error("export_npy: cannot create the folder '" + dir + "': " + ec.message());
+    for (const auto& p : m.parameters()) save_npy(npy_path(dir, p.name()), m.session->value(p));
+  });
 }
 
 template <class T>

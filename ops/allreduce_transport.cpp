@@ -32,9 +32,20 @@ bool mpi_finalized() {
   return finalized != 0;
 }
 
+// A bucket of this job: a run that stops early leaves the other processes in
+// its collectives, so leaving the program then must end the job (mpi_world).
+template <class T>
+class JobBucket : public Collective<T>::Bucket {
+ public:
+  void run_interrupted(const std::string& why) override {
+    if (mpi_world::size() > 1) mpi_world::run_with_collectives_interrupted(why);
+  }
+  void run_completed() override { mpi_world::run_with_collectives_completed(); }
+};
+
 // MPI's allreduce, in place on the bucket's own storage.
 template <class T>
-class MpiBucket final : public Collective<T>::Bucket {
+class MpiBucket final : public JobBucket<T> {
  public:
   MpiBucket(std::size_t size, bool scaled_inputs)
       : size_(within_mpi_count(size)), storage_(size + kLine / sizeof(T)), processes_(mpi_world::size()),
@@ -95,7 +106,7 @@ class MpiBucket final : public Collective<T>::Bucket {
 // in one passive epoch (lock_all) for its life; MPI_Win_sync and a barrier
 // order the writes between processes, the MPI-3 idiom for shared windows.
 template <class T>
-class SharedMemoryBucket final : public Collective<T>::Bucket {
+class SharedMemoryBucket final : public JobBucket<T> {
  public:
   SharedMemoryBucket(std::size_t size, bool scaled_inputs) : comm_(mpi_world::node_communicator()) {
     int rank = 0, processes = 1;
@@ -128,7 +139,8 @@ class SharedMemoryBucket final : public Collective<T>::Bucket {
     scaled_ = !scaled_inputs && processes > 1;
   }
   ~SharedMemoryBucket() override {
-    if (mpi_finalized()) return;
+    // After an interrupted run the others may never reach MPI_Win_free: the job ends at exit, the window with it.
+    if (mpi_finalized() || mpi_world::run_with_collectives_was_interrupted()) return;
     MPI_Win_unlock_all(window_);
     MPI_Win_free(&window_);  // collective: every process drops the same plans in the same order
   }

@@ -10,10 +10,16 @@ namespace graphnn::mpi_world {
 
 namespace {
 
+std::string interrupted_run;  // why the last run with collectives stopped early; empty: it did not
+
 void finalize_at_exit() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (finalized) return;
+  if (!interrupted_run.empty())
+    abort("exiting after an error in a run with collectives, which the other processes may be waiting in: " +
+          interrupted_run);
+  MPI_Finalize();
 }
 
 // std::terminate: an exception nobody caught, on this rank.
@@ -64,6 +70,10 @@ MPI_Comm initialised() {
 }
 
 }  // namespace
+
+void run_with_collectives_interrupted(const std::string& why) { interrupted_run = why.empty() ? "an error" : why; }
+void run_with_collectives_completed() { interrupted_run.clear(); }
+bool run_with_collectives_was_interrupted() { return !interrupted_run.empty(); }
 
 bool launched_by_mpirun() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})

@@ -26,5 +26,15 @@ int rank();
 int size();
 // Prints "graphnn: rank R of N: <why>" on stderr and ends every rank of the job.
 [[noreturn]] void abort(const std::string& why);
+// A run with collectives stopped early on this process (an error, `why`):
+// the others may wait in a collective it will never join. Until a later such
+// run completes, leaving the program (returning from main after catching the
+// error) ends the whole job, as an uncaught exception does, instead of
+// waiting for them in MPI_Finalize.
+void run_with_collectives_interrupted(const std::string& why);
+void run_with_collectives_completed();
+// Whether the last run with collectives stopped early: then a bucket must not
+// be freed collectively (the others would never join), and exit ends the job.
+bool run_with_collectives_was_interrupted();
 
 }  // namespace graphnn::mpi_world

@@ -22,11 +22,13 @@ inline void make_data(std::size_t rows, xt::xarray<double>& x, xt::xarray<double
   }
 }
 
-// "sgd": SGD with momentum 0.9; "adam": Adam.
-inline gn::Sequential<double> model(const std::string& optimizer, std::size_t hidden = 8) {
+// "sgd": SGD with momentum 0.9; "adam": Adam. Under mpirun each process
+// seeds its initial weights differently (11 + rank): fit must start every
+// process from rank 0's, which one process makes with seed 11.
+inline gn::Sequential<double> model(const std::string& optimizer, std::size_t hidden = 8, unsigned seed = 11) {
   gn::Sequential<double> m;
   m.add(gn::Linear<double>(4, hidden)).add(gn::Activation<double>("tanh")).add(gn::Linear<double>(hidden, 3));
-  m.set_classifier("softmax").set_loss("cross_entropy").set_seed(11);
+  m.set_classifier("softmax").set_loss("cross_entropy").set_seed(seed);
   if (optimizer == "adam") m.set_optimizer(gn::Adam<double>(0.01));
   else m.set_optimizer(gn::SGD<double>(0.1, 0.9));
   return m;

@@ -9,7 +9,9 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <fstream>
+#include <sstream>
 
 #include "../graph/collectives.hpp"
 #include "../ops/allreduce_transport.hpp"
@@ -226,6 +228,17 @@ RankOutput read_rank(const sample_runs::TempDir& dir, int rank) {
   return out;
 }
 
+// "history 20:0.51:0.8 ..." (iteration:loss:accuracy[:metric=value] per
+// checkpoint): the numbers of the last checkpoint.
+std::vector<double> history_numbers(const std::string& history) {
+  std::string last = history.substr(history.rfind(' ') + 1);
+  std::vector<double> numbers;
+  std::istringstream fields(last);
+  for (std::string field; std::getline(fields, field, ':');)
+    numbers.push_back(std::stod(field.substr(field.find('=') + 1)));
+  return numbers;
+}
+
 double relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
   double diff = 0, scale = 0;
   for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(a[i] - b[i])), scale = std::max(scale, std::abs(b[i]));
@@ -249,43 +262,70 @@ TEST_CASE("N processes with per-process batch B give the weights of one process 
       xt::xarray<double> x, y;
       mpi_model::make_data(mpi_model::kSteps * B * std::size_t(n), x, y);
       auto one = mpi_model::model(optimizer);
+      auto weights = [&one] {
+        std::vector<double> all;
+        for (const auto& p : one.parameters())
+          for (double v : one.session().value(p)) all.push_back(v);
+        return all;
+      };
+      one.evaluate(x, y);  // builds the model: its initial weights
+      const std::vector<double> initial = weights();
       const gn::History h = one.fit(x, y, mpi_model::options(1, B * std::size_t(n)));
-      std::vector<double> expected;
-      for (const auto& p : one.parameters())
-        for (double v : one.session().value(p)) expected.push_back(v);
+      const std::vector<double> expected = weights();
       const RankOutput r0 = read_rank(dir, 0);
       REQUIRE(r0.weights.size() == expected.size());
       CHECK(relative_difference(r0.weights, expected) < 1e-12);
-      CHECK(relative_difference(r0.weights, std::vector<double>(expected.size(), 0.0)) > 0);  // it trained
+      CHECK(relative_difference(r0.weights, initial) > 1e-3);  // it trained
       for (int r = 1; r < n; ++r) {  // every process holds the same model and History
         const RankOutput other = read_rank(dir, r);
         CHECK(other.weights == r0.weights);
         CHECK(other.history == r0.history);
       }
+      // The History's loss and accuracy, reduced over the processes' shares, are one process's.
       REQUIRE(h.size() == 1);
-      CHECK(r0.history.find(" 20:") != std::string::npos);
+      const std::vector<double> got = history_numbers(r0.history);
+      REQUIRE(got.size() == 3);
+      CHECK(got[0] == 20);
+      CHECK(std::abs(got[1] - h.loss[0]) <= 1e-12 * std::abs(h.loss[0]));
+      CHECK(got[2] == h.accuracy[0]);
     }
   }
 }
 
+// The checkpoints' figures are reduced from each process's share of the 23
+// rows (12 and 11, or 8, 8 and 7), or, with a chosen metric, taken over all
+// rows on every process: either way, what one process measures with the model
+// rank 0 saved.
 TEST_CASE("uneven data: every process runs the same steps, ends with the same weights and History (no hang)") {
-  for (int n : {2, 3}) {
-    CAPTURE(n);
-    sample_runs::TempDir dir;
-    const auto run = sample_runs::run(mpirun(n, "uneven " + dir.path));  // 23 rows, per-process batch 4
-    INFO(run.output);
-    REQUIRE(run.status == 0);
-    const RankOutput r0 = read_rank(dir, 0);
-    // 3 epochs of ceil(23 / 4n) global batches, a checkpoint every 2 steps and at the end.
-    const std::size_t steps = 3 * ((23 + 4 * std::size_t(n) - 1) / (4 * std::size_t(n)));
-    CHECK(r0.history.find(" " + std::to_string(steps) + ":") != std::string::npos);
-    CHECK(r0.history.find(":top_k_accuracy(2)=") != std::string::npos);
-    for (int r = 1; r < n; ++r) {
-      const RankOutput other = read_rank(dir, r);
-      CHECK(other.weights == r0.weights);
-      CHECK(other.history == r0.history);
+  for (int n : {2, 3})
+    for (const std::string metrics : {"", "metrics"}) {
+      CAPTURE(n);
+      CAPTURE(metrics);
+      sample_runs::TempDir dir;
+      const auto run = sample_runs::run(mpirun(n, "uneven " + dir.path + " " + metrics));  // per-process batch 4
+      INFO(run.output);
+      REQUIRE(run.status == 0);
+      const RankOutput r0 = read_rank(dir, 0);
+      // 3 epochs of ceil(23 / 4n) global batches, a checkpoint every 2 steps and at the end.
+      const std::size_t steps = 3 * ((23 + 4 * std::size_t(n) - 1) / (4 * std::size_t(n)));
+      CHECK(r0.history.find(" " + std::to_string(steps) + ":") != std::string::npos);
+      CHECK((r0.history.find(":top_k_accuracy(2)=") != std::string::npos) == !metrics.empty());
+      for (int r = 1; r < n; ++r) {
+        const RankOutput other = read_rank(dir, r);
+        CHECK(other.weights == r0.weights);
+        CHECK(other.history == r0.history);
+      }
+      xt::xarray<double> x, y;
+      mpi_model::make_data(23, x, y);
+      auto saved = gn::Sequential<double>::load(dir / "model.gnn");
+      if (!metrics.empty()) saved.set_metrics({"top_k_accuracy(2)"});
+      const gn::Evaluation one = saved.evaluate(x, y);
+      const std::vector<double> last = history_numbers(r0.history);
+      REQUIRE(last.size() == (metrics.empty() ? 3u : 4u));
+      CHECK(std::abs(last[1] - one.loss) <= 1e-12 * std::abs(one.loss));
+      CHECK(std::abs(last[2] - one.accuracy) <= 1e-15);
+      if (!metrics.empty()) CHECK(last[3] == one.metrics.at("top_k_accuracy(2)"));
     }
-  }
 }
 
 TEST_CASE("a raw graph's allreduce_mean averages each process's gradients, in several buckets, run after run") {
@@ -370,6 +410,27 @@ std::size_t count(const std::string& text, const std::string& part) {
   std::size_t n = 0;
   for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
   return n;
+}
+
+// Every process holds the same model and logs: rank 0 writes the files, and a
+// write that fails is an error on every process (none waits for the file).
+TEST_CASE("under mpirun, CSVLogger, export_npy and save write once, from rank 0") {
+  sample_runs::TempDir dir;
+  const auto run = sample_runs::run(mpirun(2, "files " + dir.path));
+  INFO(run.output);
+  REQUIRE(run.status == 0);
+  std::ifstream csv(dir / "epochs.csv");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 4);  // the header and 3 epochs, each once
+  CHECK(lines[0].rfind("epoch,", 0) == 0);
+  for (std::size_t e = 1; e < 4; ++e) CHECK(lines[e].rfind(std::to_string(e - 1) + ",", 0) == 0);
+  CHECK(std::filesystem::exists(dir / "npy/layer0.W.npy"));
+  for (const std::string rank : {"0", "1"}) {
+    CAPTURE(rank);
+    const std::string caught = "rank " + rank + " caught: " + (rank == "0" ? "" : "rank 0, which writes for every process: ");
+    CHECK(run.output.find(caught + "save '" + dir.path + "/missing/folder/model.gnn'") != std::string::npos);
+  }
 }
 
 TEST_CASE("the data_parallel sample trains under mpirun -np 2; only rank 0 prints and saves") {
@@ -468,8 +529,34 @@ TEST_CASE("faults end the whole job with the rank and the error") {
     INFO(run.output);
     CHECK(run.status != 0);
     CHECK(run.status != 124);
-    CHECK(run.output.find("rank 1") != std::string::npos);
-    CHECK(run.output.find("signal 9") != std::string::npos);
+    CHECK(run.output.find("process rank 1 with PID") != std::string::npos);
+    CHECK(run.output.find("exited on signal 9 (Killed)") != std::string::npos);
+  }
+  // Rank 1 fails in a step while rank 0 waits in that step's allreduce.
+  SUBCASE("a rank fails inside a step with allreduces: thrown, killed, or caught and returned from main") {
+    const std::string error = "run: node 'grad/one_hot_12' [batch, 3]: one_hot: class id 7.000000 at row 0 is not "
+                              "an integer in [0, 3)";
+    for (const std::string transport : kTransports) {
+      CAPTURE(transport);
+      const auto thrown = sample_runs::run(mpirun(2, "throw_in_step", transport));
+      INFO(thrown.output);
+      CHECK(thrown.status != 0);
+      CHECK(thrown.status != 124);
+      CHECK(thrown.output.find("graphnn: rank 1 of 2: " + error) != std::string::npos);
+      const auto killed = sample_runs::run(mpirun(2, "kill_in_step", transport));
+      INFO(killed.output);
+      CHECK(killed.status != 0);
+      CHECK(killed.status != 124);
+      CHECK(killed.output.find("process rank 1 with PID") != std::string::npos);
+      CHECK(killed.output.find("exited on signal 9 (Killed)") != std::string::npos);
+      const auto caught = sample_runs::run(mpirun(2, "catch_in_step", transport));
+      INFO(caught.output);
+      CHECK(caught.status != 0);
+      CHECK(caught.status != 124);
+      CHECK(caught.output.find("worker: " + error) != std::string::npos);
+      CHECK(caught.output.find("graphnn: rank 1 of 2: exiting after an error in a run with collectives, which the "
+                               "other processes may be waiting in: " + error) != std::string::npos);
+    }
   }
   SUBCASE("the processes build different models") {
     const auto run = sample_runs::run(mpirun(2, "mismatch"));

@@ -2,11 +2,14 @@
 // Every process makes the same data; rank r writes what the test compares to
 // <out>/rank<r>.txt (every weight and the History, at full precision).
 //   train sgd|adam <per-rank batch> <out>   20 steps of fit
-//   uneven <out>                            rows that no process count divides
+//   uneven <out> [metrics]                  rows that no process count divides; saves <out>/model.gnn
+//   files <out>                             CSVLogger, export_npy, a save that fails: rank 0 writes
 //   raw <out>                               allreduce_mean in a raw graph, several buckets
 //   scale_rule <out>                        rule mean_scale_into_product on and off
 //   alloc                                   heap allocations per training step with allreduce buckets
 //   throw | kill | mismatch                 faults: rank 1 throws, dies, or builds another model
+//   throw_in_step | kill_in_step | catch_in_step
+//                                           rank 1 fails while rank 0 waits in an allreduce
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -133,29 +136,64 @@ void scale_rule(const std::string& out) {
       f << on_values[k].data()[i] << " " << off_values[k].data()[i] << "\n";
 }
 
-// A training step of a raw graph: gradients averaged in two buckets, then the
-// updates; prints "rank R: N allocations in 10 steps, M in OpenMPI's 20
+// A raw graph's training step: a two-layer classifier whose gradients are
+// averaged in one 1 KiB bucket each, then the updates.
+struct RawStep {
+  gn::Graph<double> g;
+  gn::Node<double> x, y;
+  gn::Nodes<double> updates;
+  RawStep() {
+    x = g.placeholder("x", {gn::batch, 4});
+    y = g.placeholder("y", {gn::batch, 1});
+    auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 64}) * 0.01));
+    auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({64, 3}) * 0.02));
+    auto loss = gn::sparse_softmax_cross_entropy(gn::matmul(gn::relu(gn::matmul(x, W1)), W2), y);
+    const gn::Nodes<double> vars{W1, W2};
+    const gn::Nodes<double> grads = gn::gradients(loss, vars);
+    for (std::size_t k = 0; k < vars.size(); ++k)
+      updates.push_back(gn::assign_sub(vars[k], gn::allreduce_mean(grads[k], 1024) * 0.1));
+  }
+};
+
+// Rank 1 fails at its fourth step while rank 0 goes on into the step's
+// allreduce and waits there: "throw" lets the error escape, "kill" dies,
+// "catch" catches it and returns 1 from main as a one-process program would.
+int fault_in_step(const std::string& how) {
+  RawStep t;
+  gn::Session<double> s(t.g);
+  xt::xarray<double> X, Y;
+  make_data(8, X, Y);
+  for (int step = 0; step < 10; ++step) {
+    const bool fails = gn::distributed::rank() == 1 && step == 3;
+    if (fails && how == "kill") std::raise(SIGKILL);
+    xt::xarray<double> labels = Y;
+    if (fails) labels(0, 0) = 7;  // a class id out of range: the loss's kernel throws, before the buckets
+    if (how != "catch") {
+      s.run_targets(t.updates, {{t.x, X}, {t.y, labels}});
+      continue;
+    }
+    try {
+      s.run_targets(t.updates, {{t.x, X}, {t.y, labels}});
+    } catch (const gn::Error& e) {
+      std::cerr << "worker: " << e.what() << std::endl;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// A training step of a raw graph (RawStep), 10 times; prints "rank R: N allocations in 10 steps, M in OpenMPI's 20
 // allreduces alone; transport T". OpenMPI 4.1's persistent allreduce allocates inside
 // MPI_Start itself (2 per start); graphnn's part of the step must add nothing.
 void alloc() {
   unsetenv("GRAPHNN_VERIFY_PASSES");  // --setup verify runs each plan twice on copies: allocating is what it does
-  gn::Graph<double> g;
-  auto x = g.placeholder("x", {gn::batch, 4});
-  auto y = g.placeholder("y", {gn::batch, 1});
-  auto W1 = g.variable("W1", xt::xarray<double>(xt::ones<double>({4, 64}) * 0.01));
-  auto W2 = g.variable("W2", xt::xarray<double>(xt::ones<double>({64, 3}) * 0.02));
-  auto loss = gn::sparse_softmax_cross_entropy(gn::matmul(gn::relu(gn::matmul(x, W1)), W2), y);
-  const gn::Nodes<double> vars{W1, W2};
-  const gn::Nodes<double> grads = gn::gradients(loss, vars);
-  gn::Nodes<double> updates;
-  for (std::size_t k = 0; k < vars.size(); ++k)  // 1 KiB buckets: one per gradient
-    updates.push_back(gn::assign_sub(vars[k], gn::allreduce_mean(grads[k], 1024) * 0.1));
-  gn::Session<double> s(g);
+  RawStep t;
+  gn::Session<double> s(t.g);
   xt::xarray<double> X, Y;
   make_data(8, X, Y);
-  for (int warm = 0; warm < 3; ++warm) s.run_targets(updates, {{x, X}, {y, Y}});
+  for (int warm = 0; warm < 3; ++warm) s.run_targets(t.updates, {{t.x, X}, {t.y, Y}});
   const long step = alloc_counter::allocations_during([&] {
-    for (int k = 0; k < 10; ++k) s.run_targets(updates, {{x, X}, {y, Y}});
+    for (int k = 0; k < 10; ++k) s.run_targets(t.updates, {{t.x, X}, {t.y, Y}});
   });
   std::vector<double> buffer(256);
   MPI_Request r;
@@ -176,19 +214,36 @@ int main(int argc, char** argv) {
   if (mode == "train" && argc == 5) {
     const std::size_t batch = std::stoul(argv[3]);
     make_data(mpi_model::kSteps * batch * std::size_t(gn::distributed::size()), x, y);  // one epoch of 20 steps
-    auto m = model(argv[2]);
+    auto m = model(argv[2], 8, 11 + unsigned(gn::distributed::rank()));  // the broadcast makes them rank 0's
     const gn::History h = m.fit(x, y, options(1, batch));
     write(argv[4], m, h);
     return 0;
   }
-  if (mode == "uneven" && argc == 3) {
+  if (mode == "uneven" && (argc == 3 || argc == 4)) {
     make_data(23, x, y);  // 23 rows, per-rank batch 4: no process count divides them
     auto m = model("sgd");
-    m.set_metrics({"top_k_accuracy(2)"});  // a chosen metric: measured over all rows on every process
+    // A chosen metric is measured over all rows on every process; without, each process evaluates its share.
+    if (argc == 4 && std::string(argv[3]) == "metrics") m.set_metrics({"top_k_accuracy(2)"});
     gn::FitOptions o = options(3, 4);
     o.log_every = 2;
     const gn::History h = m.fit(x, y, o);
     write(argv[2], m, h);
+    m.save(std::string(argv[2]) + "/model.gnn");
+    return 0;
+  }
+  if (mode == "files" && argc == 3) {
+    const std::string out = argv[2];
+    make_data(40, x, y);
+    auto m = model("sgd");
+    gn::FitOptions o = options(3, 4);
+    o.callbacks = {std::make_shared<gn::CSVLogger>(out + "/epochs.csv")};
+    m.fit(x, y, o);
+    m.export_npy(out + "/npy");
+    try {
+      m.save(out + "/missing/folder/model.gnn");
+    } catch (const gn::Error& e) {
+      std::cout << "rank " << gn::distributed::rank() << " caught: " << e.what() << std::endl;
+    }
     return 0;
   }
   if (mode == "raw" && argc == 3) {
@@ -211,15 +266,17 @@ int main(int argc, char** argv) {
       if (mode == "kill") std::raise(SIGKILL);
       throw gn::Error("worker: the data file went missing");
     }
-    m.fit(x, y, options(100, 4));  // rank 0 waits in an allreduce rank 1 never joins
+    m.fit(x, y, options(100, 4));  // rank 0 waits in fit's first collective (the model check), which rank 1 never joins
     return 0;
   }
+  if (mode == "throw_in_step" || mode == "kill_in_step" || mode == "catch_in_step")
+    return fault_in_step(mode.substr(0, mode.find('_')));
   if (mode == "mismatch") {
     make_data(40, x, y);
     auto m = model("sgd", gn::distributed::rank() == 1 ? 9 : 8);
     m.fit(x, y, options(1, 4));
     return 0;
   }
-  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> | raw <out> | scale_rule <out> | alloc | throw | kill | mismatch\n";
+  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> [metrics] | files <out> | raw <out> | scale_rule <out> | alloc | throw | kill | mismatch | throw_in_step | kill_in_step | catch_in_step\n";
   return 2;
 }

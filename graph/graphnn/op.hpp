@@ -89,6 +89,10 @@ class Collective {
     // Called after every step while the bucket is in flight: MPI moves a
     // non-blocking collective forward only inside MPI calls.
     virtual void progress() {}
+    // The run ended early on this process (an error, `why`), or it ran to
+    // its end: the processes may no longer meet in the same collectives.
+    virtual void run_interrupted(const std::string& /*why*/) {}
+    virtual void run_completed() {}
   };
   virtual ~Collective() = default;
   // Every process compiles (and drops) the same plans in the same order, so

@@ -147,6 +147,8 @@ class CSVLogger final : public Callback {
   void on_epoch_end(TrainingControl& control, std::size_t epoch, const Logs& logs) override;
 
  private:
+  void start_file();
+  void append(std::size_t epoch, const Logs& logs);
   std::string path_;
   bool append_;
   std::vector<std::string> columns_;

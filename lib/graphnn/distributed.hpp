@@ -6,6 +6,7 @@
 // it, so a program written for one process runs unchanged under mpirun; a
 // raw-graph program calls it directly.
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "graphnn/data.hpp"
@@ -27,6 +28,10 @@ void barrier();
 // use. GRAPHNN_ALLREDUCE=auto|mpi|shared_memory in the environment chooses;
 // auto takes shared memory where it can.
 std::string allreduce_transport();
+// Runs `work` (writing a file, say) on rank 0 alone. Every process returns
+// once it has run, or throws what it threw (on the others as an Error naming
+// rank 0), so none goes on without the file and none waits for one that failed.
+void on_root(const std::function<void()>& work);
 // Sums `count` values over the processes, in place (metrics).
 void sum(double* values, std::size_t count);
 // Throws the same Error on every process unless `text` (a description: names
