@@ -100,16 +100,21 @@ void broadcast_variables(Session<T>& session, const Nodes<T>& variables) {
 }
 
 template <class T>
+Node<T> mean_over_processes(const Node<T>& x) {
+  return size() == 1 ? x : allreduce_mean(x);
+}
+
+template <class T>
 Nodes<T> average_gradients(const Nodes<T>& gradients) {
-  if (size() == 1) return gradients;
   Nodes<T> mean;
-  for (const Node<T>& g : gradients) mean.push_back(allreduce_mean(g));
+  for (const Node<T>& g : gradients) mean.push_back(mean_over_processes(g));
   return mean;
 }
 
 #define INSTANTIATE(T)                                                          \
   template void broadcast_variables<T>(Session<T>&, const Nodes<T>&);           \
-  template Nodes<T> average_gradients<T>(const Nodes<T>&);
+  template Nodes<T> average_gradients<T>(const Nodes<T>&);               \
+  template Node<T> mean_over_processes<T>(const Node<T>&);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

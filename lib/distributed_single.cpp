@@ -42,13 +42,18 @@ void abort(const std::string& why) {
 template <class T>
 void broadcast_variables(Session<T>&, const Nodes<T>&) {}
 template <class T>
+Node<T> mean_over_processes(const Node<T>& x) {
+  return x;
+}
+template <class T>
 Nodes<T> average_gradients(const Nodes<T>& gradients) {
   return gradients;
 }
 
 #define INSTANTIATE(T)                                                          \
   template void broadcast_variables<T>(Session<T>&, const Nodes<T>&);           \
-  template Nodes<T> average_gradients<T>(const Nodes<T>&);
+  template Nodes<T> average_gradients<T>(const Nodes<T>&);               \
+  template Node<T> mean_over_processes<T>(const Node<T>&);
 INSTANTIATE(float)
 INSTANTIATE(double)
 

@@ -412,6 +412,38 @@ std::size_t count(const std::string& text, const std::string& part) {
   return n;
 }
 
+// BatchNorm on the data itself, one step of one global batch: the running
+// statistics are momentum 0.5 of the global batch's mean and (biased)
+// variance, the same on every process though each saw only its 4 rows.
+TEST_CASE("under mpirun, BatchNorm's running statistics are the global batch's, on every process") {
+  for (int n : {2, 3}) {
+    CAPTURE(n);
+    sample_runs::TempDir dir;
+    const auto run = sample_runs::run(mpirun(n, "batchnorm " + dir.path));
+    INFO(run.output);
+    REQUIRE(run.status == 0);
+    xt::xarray<double> x, y;
+    mpi_model::make_data(4 * std::size_t(n), x, y);
+    std::vector<double> expected;
+    for (std::size_t c = 0; c < 4; ++c) {  // running_mean, from 0
+      double mean = 0;
+      for (std::size_t r = 0; r < x.shape()[0]; ++r) mean += x(r, c) / double(x.shape()[0]);
+      expected.push_back(0.5 * mean);
+    }
+    for (std::size_t c = 0; c < 4; ++c) {  // running_variance, from 1
+      double variance = 0;
+      for (std::size_t r = 0; r < x.shape()[0]; ++r)
+        variance += (x(r, c) - 2 * expected[c]) * (x(r, c) - 2 * expected[c]) / double(x.shape()[0]);
+      expected.push_back(0.5 + 0.5 * variance);
+    }
+    for (int r = 0; r < n; ++r) {
+      const RankOutput got = read_rank(dir, r);
+      REQUIRE(got.weights.size() == expected.size());
+      CHECK(relative_difference(got.weights, expected) < 1e-12);
+    }
+  }
+}
+
 // Every process holds the same model and logs: rank 0 writes the files, and a
 // write that fails is an error on every process (none waits for the file).
 TEST_CASE("under mpirun, CSVLogger, export_npy and save write once, from rank 0") {

@@ -3,6 +3,7 @@
 // <out>/rank<r>.txt (every weight and the History, at full precision).
 //   train sgd|adam <per-rank batch> <out>   20 steps of fit
 //   uneven <out> [metrics]                  rows that no process count divides; saves <out>/model.gnn
+//   batchnorm <out>                         BatchNorm's running statistics after one step
 //   files <out>                             CSVLogger, export_npy, a save that fails: rank 0 writes
 //   raw <out>                               allreduce_mean in a raw graph, several buckets
 //   scale_rule <out>                        rule mean_scale_into_product on and off
@@ -231,6 +232,21 @@ int main(int argc, char** argv) {
     m.save(std::string(argv[2]) + "/model.gnn");
     return 0;
   }
+  if (mode == "batchnorm" && argc == 3) {
+    make_data(4 * std::size_t(gn::distributed::size()), x, y);  // one global batch, 4 rows per process
+    gn::Sequential<double> m;
+    m.add(gn::BatchNorm<double>(0.5)).add(gn::Linear<double>(4, 3));
+    m.set_classifier("softmax").set_loss("cross_entropy").set_seed(11);
+    gn::FitOptions o = options(1, 4);
+    o.shuffle = false;
+    m.fit(x, y, o);
+    std::ofstream f(std::string(argv[2]) + "/rank" + std::to_string(gn::distributed::rank()) + ".txt");
+    f << std::setprecision(17);
+    for (const auto& v : m.graph().variables())
+      if (v.name().find("running_") != std::string::npos)
+        for (double value : m.session().value(v)) f << value << "\n";
+    return 0;
+  }
   if (mode == "files" && argc == 3) {
     const std::string out = argv[2];
     make_data(40, x, y);
@@ -277,6 +293,6 @@ int main(int argc, char** argv) {
     m.fit(x, y, options(1, 4));
     return 0;
   }
-  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> [metrics] | files <out> | raw <out> | scale_rule <out> | alloc | throw | kill | mismatch | throw_in_step | kill_in_step | catch_in_step\n";
+  std::cerr << "usage: test_mpi_worker train sgd|adam <batch> <out> | uneven <out> [metrics] | batchnorm <out> | files <out> | raw <out> | scale_rule <out> | alloc | throw | kill | mismatch | throw_in_step | kill_in_step | catch_in_step\n";
   return 2;
 }

@@ -49,7 +49,11 @@ std::string describe_variables(const Nodes<T>& variables);
 // check_same of the variables' names and shapes, then rank 0's values on every process.
 template <class T>
 void broadcast_variables(Session<T>& session, const Nodes<T>& variables);
-// Each gradient averaged over the processes (allreduce_mean), or the
+// `x`'s mean over the processes (allreduce_mean), or `x` in one process: for
+// values every process must share (BatchNorm's batch moments).
+template <class T>
+Node<T> mean_over_processes(const Node<T>& x);
+// Each gradient averaged over the processes (mean_over_processes), or the
 // gradients themselves in one process.
 template <class T>
 Nodes<T> average_gradients(const Nodes<T>& gradients);

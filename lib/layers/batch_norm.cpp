@@ -8,6 +8,7 @@
 
 #include "graphnn/checked_size.hpp"
 #include "graphnn/conv_layers.hpp"
+#include "graphnn/distributed.hpp"
 
 namespace graphnn {
 
@@ -31,8 +32,10 @@ Node<T> BatchNorm<T>::build(const Node<T>& x, BuildContext<T>& ctx) {
   const T eps = static_cast<T>(epsilon_);
   if (!ctx.training) return batch_norm(x, running_mean, running_variance, gamma, beta, eps);
   const Node<T> batch = stop_gradient(x);
-  const Node<T> mean = mean_over_leading_axes(batch);
-  const Node<T> variance = mean_over_leading_axes(square(batch - mean));
+  // Under mpirun, the moments of the global batch (each process's rows; the
+  // shards are of one size), so every process keeps the same running statistics.
+  const Node<T> mean = distributed::mean_over_processes(mean_over_leading_axes(batch));
+  const Node<T> variance = distributed::mean_over_processes(mean_over_leading_axes(square(batch - mean)));
   const T m = static_cast<T>(momentum_);
   ctx.updates.push_back(assign(running_mean, running_mean * m + mean * (T(1) - m)));
   ctx.updates.push_back(assign(running_variance, running_variance * m + variance * (T(1) - m)));
