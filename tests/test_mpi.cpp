@@ -379,7 +379,7 @@ TEST_CASE("rule mean_scale_into_product: only for a power-of-two process count a
 // MPI_Start (2 per start), and its progress engine now and then (1 or 2 in 10
 // steps here); an allocation of graphnn's in every step would add 10. With
 // shared memory the step calls only MPI_Win_sync and MPI_Barrier, which
-// allocate nothing: the whole step stays under one allocation per step.
+// allocate nothing (0 measured; the bound leaves OpenMPI's barrier a stray one or two).
 TEST_CASE("a training step with allreduce buckets allocates nothing beyond OpenMPI's own, on any process") {
 #if GRAPHNN_UNDER_ASAN || GRAPHNN_UNDER_TSAN
   return;  // the sanitizer owns malloc: nothing to count
@@ -400,7 +400,7 @@ TEST_CASE("a training step with allreduce buckets allocates nothing beyond OpenM
         CHECK(step + 4 >= mpi);  // the step pays OpenMPI's own, give or take its progress engine's few
         CHECK(step - mpi < 10);
       } else {
-        CHECK(step < 10);
+        CHECK(step <= 2);  // 0 when measured; an allocation in every step would be 10, every other step 5
       }
     }
   }
