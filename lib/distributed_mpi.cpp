@@ -26,6 +26,20 @@ void sum(double* values, std::size_t count) {
   if (size() > 1) MPI_Allreduce(MPI_IN_PLACE, values, int(count), MPI_DOUBLE, MPI_SUM, mpi_world::communicator());
 }
 
+namespace {
+
+// Rank 0's `text`, on every process.
+std::string rank0_text(const std::string& text) {
+  const MPI_Comm comm = mpi_world::communicator();
+  unsigned long length = text.size();
+  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, 0, comm);
+  std::string root_text = rank() == 0 ? text : std::string(length, ' ');
+  MPI_Bcast(root_text.data(), int(length), MPI_CHAR, 0, comm);
+  return root_text;
+}
+
+}  // namespace
+
 void on_root(const std::function<void()>& work) {
   if (size() == 1) return work();
   std::exception_ptr failure;
@@ -40,15 +54,11 @@ void on_root(const std::function<void()>& work) {
       why = "an exception that is not a std::exception";
     }
   int failed = failure != nullptr;
-  const MPI_Comm comm = mpi_world::communicator();
-  MPI_Bcast(&failed, 1, MPI_INT, 0, comm);
+  MPI_Bcast(&failed, 1, MPI_INT, 0, mpi_world::communicator());
   if (!failed) return;
-  unsigned long length = why.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, 0, comm);
-  why.resize(length);
-  MPI_Bcast(why.data(), int(length), MPI_CHAR, 0, comm);
+  const std::string roots_why = rank0_text(why);
   if (failure) std::rethrow_exception(failure);
-  throw Error("rank 0, which writes for every process: " + why);
+  throw Error("rank 0, which writes for every process: " + roots_why);
 }
 
 void abort(const std::string& why) { mpi_world::abort(why); }
@@ -81,10 +91,7 @@ void check_same(const std::string& what, const std::string& text) {
     if (digests[std::size_t(r)] != digests[0]) differs = r;
   if (differs < 0) return;
   // Every process knows; rank 0's text explains the difference.
-  unsigned long length = text.size();
-  MPI_Bcast(&length, 1, MPI_UNSIGNED_LONG, 0, comm);
-  std::string root_text = rank() == 0 ? text : std::string(length, ' ');
-  MPI_Bcast(root_text.data(), int(length), MPI_CHAR, 0, comm);
+  const std::string root_text = rank0_text(text);
   throw Error("distributed: " + what + " differ between the processes: rank " + std::to_string(differs) +
               " has digest " + hex(digests[std::size_t(differs)]) + ", rank 0 " + hex(digests[0]) + "; rank 0 has " +
               root_text + "; this process (rank " + std::to_string(rank()) + ") has " + text);

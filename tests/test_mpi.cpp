@@ -424,18 +424,15 @@ TEST_CASE("under mpirun, BatchNorm's running statistics are the global batch's, 
     REQUIRE(run.status == 0);
     xt::xarray<double> x, y;
     mpi_model::make_data(4 * std::size_t(n), x, y);
-    std::vector<double> expected;
-    for (std::size_t c = 0; c < 4; ++c) {  // running_mean, from 0
-      double mean = 0;
-      for (std::size_t r = 0; r < x.shape()[0]; ++r) mean += x(r, c) / double(x.shape()[0]);
-      expected.push_back(0.5 * mean);
+    const double rows = double(x.shape()[0]);
+    std::vector<double> mean(4, 0.0), variance(4, 0.0);
+    for (std::size_t c = 0; c < 4; ++c) {
+      for (std::size_t r = 0; r < x.shape()[0]; ++r) mean[c] += x(r, c) / rows;
+      for (std::size_t r = 0; r < x.shape()[0]; ++r) variance[c] += (x(r, c) - mean[c]) * (x(r, c) - mean[c]) / rows;
     }
-    for (std::size_t c = 0; c < 4; ++c) {  // running_variance, from 1
-      double variance = 0;
-      for (std::size_t r = 0; r < x.shape()[0]; ++r)
-        variance += (x(r, c) - 2 * expected[c]) * (x(r, c) - 2 * expected[c]) / double(x.shape()[0]);
-      expected.push_back(0.5 + 0.5 * variance);
-    }
+    std::vector<double> expected;  // running_mean from 0, then running_variance from 1
+    for (std::size_t c = 0; c < 4; ++c) expected.push_back(0.5 * mean[c]);
+    for (std::size_t c = 0; c < 4; ++c) expected.push_back(0.5 + 0.5 * variance[c]);
     for (int r = 0; r < n; ++r) {
       const RankOutput got = read_rank(dir, r);
       REQUIRE(got.weights.size() == expected.size());
